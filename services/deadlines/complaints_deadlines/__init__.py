@@ -1,0 +1,1 @@
+"""Deadlines: each procedure's timescales turned into dated, explained deadlines."""

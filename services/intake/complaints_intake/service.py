@@ -1,0 +1,15 @@
+"""Intake's composition root."""
+
+from __future__ import annotations
+
+from complaints_shared.service import Service
+from complaints_shared.settings import Settings
+
+from complaints_intake.api import register_api
+from complaints_intake.models import Base
+
+
+def create(settings: Settings) -> Service:
+    service = Service("intake", Base.metadata, settings)
+    register_api(service)
+    return service

@@ -1,0 +1,1 @@
+"""Learning: the actions a response commits to, followed up until done."""

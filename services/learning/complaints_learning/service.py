@@ -1,0 +1,65 @@
+"""Learning's composition root: it records the actions of each response and lists them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from complaints_shared.contracts.envelope import Envelope
+from complaints_shared.contracts.events import CaseResponded
+from complaints_shared.service import Service
+from complaints_shared.settings import Settings
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from complaints_learning.models import Base, LearningAction
+
+
+class LearningActionView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    directorate: str
+    description: str
+    owner: str
+    due_on: date
+    status: str
+
+
+def create(settings: Settings) -> Service:
+    service = Service("learning", Base.metadata, settings)
+
+    @service.on(CaseResponded)
+    async def record(envelope: Envelope, response: CaseResponded, session: AsyncSession) -> None:
+        """Keep each learning action of a response, under the id intake gave it."""
+        for action in response.learning_actions:
+            session.add(
+                LearningAction(
+                    id=action.id,
+                    case_id=envelope.case_id,
+                    organisation=envelope.organisation,
+                    directorate=envelope.directorate,
+                    description=action.description,
+                    owner=action.owner,
+                    due_on=action.due_on,
+                )
+            )
+
+    @service.http.get(
+        "/api/v1/learning-actions", response_model=list[LearningActionView], tags=["learning"]
+    )
+    async def list_actions(
+        case_id: uuid.UUID | None = None, directorate: str | None = None
+    ) -> list[LearningAction]:
+        """Learning actions by due date, for a case or a directorate."""
+        query = select(LearningAction).order_by(LearningAction.due_on, LearningAction.id)
+        if case_id:
+            query = query.where(LearningAction.case_id == case_id)
+        if directorate:
+            query = query.where(LearningAction.directorate == directorate)
+        async with service.db.transaction() as session:
+            return list(await session.scalars(query))
+
+    return service

@@ -1,0 +1,1 @@
+"""Letters: what the complainant is sent, rendered from templates and kept."""

@@ -1,0 +1,54 @@
+"""Letters' HTTP API under /api/v1/letters."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Literal
+
+from complaints_shared.contracts.vocabulary import LetterKind
+from complaints_shared.service import Service
+from fastapi import HTTPException, status
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from complaints_letters.models import Letter
+
+
+class LetterView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    kind: LetterKind
+    issued_on: date
+
+
+def register_api(service: Service) -> None:
+    router = service.http
+
+    @router.get("/api/v1/letters", response_model=list[LetterView], tags=["letters"])
+    async def list_letters(case_id: uuid.UUID) -> list[Letter]:
+        """The letters sent for a case, oldest first."""
+        async with service.db.transaction() as session:
+            query = select(Letter).where(Letter.case_id == case_id).order_by(Letter.created_at)
+            return list(await session.scalars(query))
+
+    @router.get(
+        "/api/v1/letters/{letter_id}",
+        response_model=LetterView,
+        responses={200: {"content": {"text/html": {}}}},
+        tags=["letters"],
+    )
+    async def get_letter(
+        letter_id: uuid.UUID, format: Literal["json", "html"] = "json"
+    ) -> Letter | HTMLResponse:
+        """A letter's details, or with ``format=html`` the letter itself."""
+        async with service.db.transaction() as session:
+            letter = await session.get(Letter, letter_id)
+        if letter is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no letter with id {letter_id}")
+        if format == "html":
+            return HTMLResponse(letter.html)
+        return letter

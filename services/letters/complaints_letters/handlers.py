@@ -1,0 +1,114 @@
+"""Letters' event handlers: gather what a letter needs, then send it exactly once.
+
+The acknowledgement needs the case (``case.received``) and its response date
+(``deadline.scheduled``), which arrive on different streams in either order; each
+handler records its part and tries to issue the letter.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import structlog
+from complaints_shared.calendar import today_in_england
+from complaints_shared.contracts.envelope import Envelope
+from complaints_shared.contracts.events import CaseReceived, DeadlineScheduled, LetterIssued
+from complaints_shared.contracts.vocabulary import DeadlineKind, LetterKind
+from complaints_shared.service import Service
+from jinja2 import Environment
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from complaints_letters.models import CaseFacts, Letter
+from complaints_letters.rendering import render
+
+log = structlog.get_logger(__name__)
+
+PROCEDURE_NAMES = {
+    "adults": "statutory adult social care complaints procedure",
+    "childrens": "statutory children's social care complaints procedure",
+    "corporate": "corporate complaints procedure",
+}
+
+
+async def _facts(session: AsyncSession, case_id: uuid.UUID) -> CaseFacts:
+    facts = await session.get(CaseFacts, case_id, with_for_update=True)
+    if facts is None:
+        facts = CaseFacts(case_id=case_id)
+        session.add(facts)
+    return facts
+
+
+def register_handlers(service: Service, templates: Environment) -> None:
+    settings = service.settings
+
+    def acknowledgement_context(facts: CaseFacts) -> dict[str, Any]:
+        directorate = settings.directorates.get(facts.directorate or "")
+        return {
+            "organisation_name": settings.organisation_name,
+            "complaints_team": settings.complaints_team,
+            "reference": facts.reference,
+            "complainant": facts.complainant,
+            "received_on": facts.received_on,
+            "response_due_on": facts.response_due_on,
+            "issued_on": today_in_england(),
+            "procedure": facts.procedure,
+            "procedure_name": PROCEDURE_NAMES.get(facts.procedure or "", "complaints procedure"),
+            "directorate_name": directorate.name if directorate else facts.directorate,
+        }
+
+    async def issue_acknowledgement(
+        envelope: Envelope, session: AsyncSession, facts: CaseFacts
+    ) -> None:
+        if facts.reference is None or facts.response_due_on is None:
+            return  # the other half has not arrived yet
+        already = await session.scalar(
+            select(Letter.id).where(
+                Letter.case_id == facts.case_id, Letter.kind == LetterKind.ACKNOWLEDGEMENT
+            )
+        )
+        if already is not None:
+            return
+        context = acknowledgement_context(facts)
+        letter = Letter(
+            id=uuid.uuid4(),
+            case_id=facts.case_id,
+            kind=LetterKind.ACKNOWLEDGEMENT,
+            template="acknowledgement.html.j2",
+            issued_on=context["issued_on"],
+            html=render(templates, "acknowledgement.html.j2", context),
+        )
+        session.add(letter)
+        await service.publish(
+            session,
+            envelope.caused(
+                LetterIssued(letter_id=letter.id, kind=LetterKind.ACKNOWLEDGEMENT,
+                             issued_on=letter.issued_on),
+                organisation=facts.organisation,
+                directorate=facts.directorate,
+                case_id=facts.case_id,
+            ),
+        )
+        log.info("acknowledgement letter issued", letter_id=str(letter.id))
+
+    @service.on(CaseReceived)
+    async def case_received(envelope: Envelope, case: CaseReceived, session: AsyncSession) -> None:
+        facts = await _facts(session, envelope.case_id)
+        facts.reference = case.reference
+        facts.organisation = envelope.organisation
+        facts.directorate = envelope.directorate
+        facts.procedure = case.procedure
+        facts.received_on = case.received_on
+        facts.complainant = case.complainant.model_dump(mode="json")
+        await issue_acknowledgement(envelope, session, facts)
+
+    @service.on(DeadlineScheduled)
+    async def deadline_scheduled(
+        envelope: Envelope, deadline: DeadlineScheduled, session: AsyncSession
+    ) -> None:
+        if deadline.kind != DeadlineKind.RESPONSE:
+            return
+        facts = await _facts(session, envelope.case_id)
+        facts.response_due_on = deadline.due_on
+        await issue_acknowledgement(envelope, session, facts)

@@ -1,0 +1,30 @@
+"""Rendering letters from jinja2 templates (HTML, autoescaped)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+
+def long_date(value: date) -> str:
+    """``Monday 7 December 2026``: how dates are written in letters."""
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def environment() -> Environment:
+    """Templates from this package; a missing variable is an error, never a blank."""
+    env = Environment(
+        loader=PackageLoader("complaints_letters", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["long_date"] = long_date
+    return env
+
+
+def render(env: Environment, template: str, context: dict[str, Any]) -> str:
+    return env.get_template(template).render(**context)

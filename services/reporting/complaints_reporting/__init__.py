@@ -1,0 +1,1 @@
+"""Reporting: read models fed by events, and the reports built from them."""

@@ -1,0 +1,1 @@
+"""Contracts and platform shared by every complaints service."""

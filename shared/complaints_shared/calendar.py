@@ -1,0 +1,115 @@
+"""Working days in England: Monday to Friday less England and Wales bank holidays.
+
+Statutory timescales count working days from the day of receipt (day 0): "within 3
+working days" ends on the third working day *after* receipt, and a complaint that
+arrives on a weekend or holiday starts counting from the next working day. That is
+exactly "the n-th working day strictly after the start", which :meth:`add` returns.
+
+Bank holidays (substitute days and one-offs such as coronations included) come from
+the maintained ``holidays`` package; a council's own closure days are added on top.
+Arithmetic is O(log h) in the number of closed weekdays ``h``, not a day-by-day walk,
+because the deadlines service recalculates many dates at once.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from complaints_shared.contracts.events import SkippedDay
+
+LONDON = ZoneInfo("Europe/London")
+FIRST_YEAR = 1990
+LAST_YEAR = 2100
+_EPOCH = date(FIRST_YEAR, 1, 1)  # a Monday
+assert _EPOCH.weekday() == 0
+
+
+@cache
+def england_and_wales_bank_holidays() -> dict[date, str]:
+    """Every England and Wales bank holiday in the supported range, by date."""
+    calendar = holidays.UK(subdiv="ENG", years=range(FIRST_YEAR, LAST_YEAR + 1))
+    return dict(sorted(calendar.items()))
+
+
+def _weekdays_before(day: date) -> int:
+    """How many Mondays-to-Fridays fall in [_EPOCH, day)."""
+    weeks, rest = divmod((day - _EPOCH).days, 7)
+    return weeks * 5 + min(rest, 5)
+
+
+class WorkingDayCalendar:
+    """Working-day arithmetic for one organisation (bank holidays + its closures)."""
+
+    def __init__(self, closures: Mapping[date, str] | None = None) -> None:
+        named = dict(england_and_wales_bank_holidays())
+        for day, reason in (closures or {}).items():
+            named.setdefault(day, reason)
+        # Only closures on weekdays change the count; weekends are closed anyway.
+        self._names = {day: name for day, name in named.items() if day.weekday() < 5}
+        self._closed = sorted(self._names)
+
+    def _check(self, day: date) -> None:
+        if not FIRST_YEAR <= day.year <= LAST_YEAR - 1:
+            msg = f"{day} is outside the calendar's range ({FIRST_YEAR} to {LAST_YEAR - 1})"
+            raise ValueError(msg)
+
+    def _working_before(self, day: date) -> int:
+        """How many working days fall in [_EPOCH, day)."""
+        return _weekdays_before(day) - bisect_left(self._closed, day)
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self._names
+
+    def closure_reason(self, day: date) -> str | None:
+        """Why ``day`` is not a working day (``None`` if it is one)."""
+        if day in self._names:
+            return self._names[day]
+        if day.weekday() >= 5:
+            return day.strftime("%A")
+        return None
+
+    def add(self, start: date, working_days: int) -> date:
+        """The ``working_days``-th working day strictly after ``start`` (``start`` if 0)."""
+        if working_days < 0:
+            raise ValueError(f"working_days must not be negative, got {working_days}")
+        self._check(start)
+        if working_days == 0:
+            return start
+        target = self._working_before(start + timedelta(days=1)) + working_days
+        # Smallest day d with working days in [_EPOCH, d] == target: binary search on
+        # the monotone count, bounded above by a span that surely holds enough days.
+        low, high = start, start + timedelta(days=working_days * 2 + 14)
+        while self._working_before(high + timedelta(days=1)) < target:
+            high += timedelta(days=working_days * 2 + 14)
+        while low < high:
+            middle = low + (high - low) // 2
+            if self._working_before(middle + timedelta(days=1)) >= target:
+                high = middle
+            else:
+                low = middle + timedelta(days=1)
+        self._check(low)
+        return low
+
+    def between(self, start: date, end: date) -> int:
+        """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
+        self._check(start)
+        self._check(end)
+        one = timedelta(days=1)
+        return self._working_before(end + one) - self._working_before(start + one)
+
+    def skipped_between(self, start: date, end: date) -> list[SkippedDay]:
+        """The bank holidays and closures (not weekends) after ``start`` up to ``end``."""
+        begin = bisect_left(self._closed, start + timedelta(days=1))
+        stop = bisect_left(self._closed, end + timedelta(days=1))
+        return [SkippedDay(day=day, reason=self._names[day]) for day in self._closed[begin:stop]]
+
+
+def today_in_england() -> date:
+    """Today's date in England, whatever the server's time zone (statutory days are local)."""
+    return datetime.now(LONDON).date()

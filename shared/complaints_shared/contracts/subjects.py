@@ -1,0 +1,61 @@
+"""Subjects and streams: where each kind of event lives on the bus.
+
+Subjects are ``complaints.<organisation>.<directorate>.<aggregate>.<fact>.v<version>``
+so a directorate's deployment can consume only its own traffic and NATS permissions
+can be scoped per organisation and directorate. Each aggregate has one stream, owned
+(created and configured) by the service that produces it; every service may create
+a missing stream from the same definition so start-up order does not matter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from complaints_shared.contracts.envelope import EventPayload
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A JetStream stream and the service responsible for its configuration."""
+
+    name: str
+    subjects: tuple[str, ...]
+    owner: str
+    description: str
+
+
+CASES = StreamSpec("COMPLAINTS_CASES", ("complaints.*.*.case.>",), "intake", "Case lifecycle")
+DEADLINES = StreamSpec(
+    "COMPLAINTS_DEADLINES", ("complaints.*.*.deadline.>",), "deadlines", "Deadline timers"
+)
+LETTERS = StreamSpec("COMPLAINTS_LETTERS", ("complaints.*.*.letter.>",), "letters", "Letters sent")
+DEAD_LETTERS = StreamSpec(
+    "COMPLAINTS_DEAD_LETTERS",
+    ("dead_letter.complaints.>",),
+    "platform",
+    "Messages a consumer gave up on, with the error, for an operator to replay",
+)
+
+STREAMS: tuple[StreamSpec, ...] = (CASES, DEADLINES, LETTERS, DEAD_LETTERS)
+
+_BY_AGGREGATE = {"case": CASES, "deadline": DEADLINES, "letter": LETTERS}
+
+
+def stream_for(event_type: str) -> StreamSpec:
+    """The stream that holds events of ``event_type`` (``"case.received"`` -> CASES)."""
+    aggregate = event_type.split(".", 1)[0]
+    try:
+        return _BY_AGGREGATE[aggregate]
+    except KeyError:
+        raise KeyError(f"no stream holds {aggregate!r} events ({event_type})") from None
+
+
+def subscription_subject(
+    model: type[EventPayload], organisation: str = "*", directorate: str = "*"
+) -> str:
+    """The subject filter for one (type, version) within an organisation/directorate scope."""
+    return f"complaints.{organisation}.{directorate}.{model.event_type}.v{model.schema_version}"
+
+
+def dead_letter_subject(consumer: str) -> str:
+    return f"dead_letter.complaints.{consumer}"

@@ -1,0 +1,1 @@
+"""Running services: the bundled NATS server, the host process, the ``complaints`` CLI."""

@@ -1,0 +1,133 @@
+"""The ``complaints`` command: run the suite or one service, list plugins, export schemas."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from complaints_shared.contracts.schemas import export_schemas
+from complaints_shared.logging import configure_logging
+from complaints_shared.plugins import installed_plugins, service_factories
+from complaints_shared.runtime.host import Host
+from complaints_shared.runtime.natsserver import NatsServer
+from complaints_shared.settings import Settings
+
+
+def _host(settings: Settings, names: list[str] | None) -> Host:
+    factories = service_factories(names)
+    return Host(settings, [create(settings) for create in factories.values()])
+
+
+def up(args: argparse.Namespace) -> int:
+    """Everything on this machine: bundled nats-server, SQLite files, all services, one port."""
+    settings = Settings()
+    updates: dict[str, object] = {}
+    if args.data_dir:
+        updates["data_dir"] = Path(args.data_dir)
+    if args.port is not None:
+        updates["http_port"] = args.port
+    if args.host:
+        updates["http_host"] = args.host
+    settings = settings.model_copy(update=updates)
+    configure_logging(settings.log_level, settings.log_format)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    nats = None
+    if settings.nats_url is None:
+        nats = NatsServer(settings.data_dir / "nats").start()
+        settings = settings.model_copy(update={"nats_url": nats.url})
+    try:
+        host = _host(settings, None)
+        print(
+            f"Complaints suite on http://{settings.http_host}:{settings.http_port} "
+            f"(NATS {settings.nats_url}, data in {settings.data_dir.resolve()}); Ctrl-C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
+        asyncio.run(host.serve(settings.http_host, settings.http_port))
+    finally:
+        if nats is not None:
+            nats.stop()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """One service, configured from the environment, as in a container."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if not settings.nats_url:
+        print("complaints run: set COMPLAINTS_NATS_URL (e.g. nats://nats:4222)", file=sys.stderr)
+        return 2
+    if not settings.database_url:
+        print(
+            "complaints run: set COMPLAINTS_DATABASE_URL "
+            "(e.g. postgresql+asyncpg://user@db/complaints)",
+            file=sys.stderr,
+        )
+        return 2
+    host = _host(settings, [args.service])
+    asyncio.run(host.serve(settings.http_host, settings.http_port))
+    return 0
+
+
+def plugins(args: argparse.Namespace) -> int:
+    """What is installed, by entry-point group."""
+    found = installed_plugins()
+    if args.json:
+        print(json.dumps([plugin.__dict__ for plugin in found], indent=2))
+        return 0
+    for plugin in found:
+        print(
+            f"{plugin.group:24} {plugin.name:12} {plugin.distribution} {plugin.version}"
+            f"  ({plugin.target})"
+        )
+    return 0
+
+
+def schemas(args: argparse.Namespace) -> int:
+    """Write (or, with --check, verify) the JSON Schema of every event version."""
+    stale = export_schemas(Path(args.out), check=args.check)
+    if args.check and stale:
+        print("out of date: " + ", ".join(stale) + " (run `complaints schemas`)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="complaints", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p_up = commands.add_parser("up", help=up.__doc__)
+    p_up.add_argument("--data-dir", help="folder for NATS and SQLite data (default ./data)")
+    p_up.add_argument("--host", help="HTTP address (default 127.0.0.1)")
+    p_up.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    p_up.set_defaults(func=up)
+
+    p_run = commands.add_parser("run", help=run.__doc__)
+    p_run.add_argument("service", help="intake, deadlines, letters, learning or reporting")
+    p_run.set_defaults(func=run)
+
+    p_plugins = commands.add_parser("plugins", help=plugins.__doc__)
+    p_plugins.add_argument("--json", action="store_true")
+    p_plugins.set_defaults(func=plugins)
+
+    p_schemas = commands.add_parser("schemas", help=schemas.__doc__)
+    p_schemas.add_argument("--out", default="shared/schemas/events")
+    p_schemas.add_argument("--check", action="store_true")
+    p_schemas.set_defaults(func=schemas)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except LookupError as error:
+        print(f"complaints: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

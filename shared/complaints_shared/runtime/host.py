@@ -1,0 +1,103 @@
+"""One process hosting one or more services: one broker, one HTTP app, one lifecycle.
+
+``complaints run <service>`` hosts one; ``complaints up`` hosts all of them on one
+port. HTTP comes up first and reports not-ready until every service has its
+database and the bus; the bus connection retries forever, so a service started
+before NATS or its database simply becomes ready when they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from complaints_shared.bus import ensure_streams, make_broker
+from complaints_shared.service import Service
+from complaints_shared.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class Host:
+    """Starts, serves and stops a set of services."""
+
+    def __init__(self, settings: Settings, services: list[Service]) -> None:
+        self.settings = settings
+        self.services = services
+        self.broker = make_broker(settings)
+        for service in services:
+            self.broker.include_router(service.bus)
+        self.started = asyncio.Event()
+        self.app = FastAPI(
+            title=f"Complaints ({', '.join(s.name for s in services)})",
+            version="0.1.0",
+            lifespan=self._lifespan,
+        )
+        for service in services:
+            self.app.include_router(service.http)
+        self.app.add_api_route("/health/live", self.live, methods=["GET"], tags=["health"])
+        self.app.add_api_route("/health/ready", self.ready, methods=["GET"], tags=["health"])
+
+    async def live(self) -> dict[str, str]:
+        """The process is up (restart it if this fails)."""
+        return {"status": "live"}
+
+    async def ready(self) -> JSONResponse:
+        """Each service's dependencies; 503 until all of them are there."""
+        report = {service.name: await service.readiness() for service in self.services}
+        ready = self.started.is_set() and all(r["ready"] for r in report.values())
+        return JSONResponse({"ready": ready, "services": report}, status_code=200 if ready else 503)
+
+    async def _start(self) -> None:
+        for service in self.services:
+            await _retry(f"{service.name} database", service.prepare)
+        await self.broker.connect()  # retries until NATS answers
+        stream = self.broker.config.connection_state.stream
+        await _retry("streams", lambda: ensure_streams(stream, {s.name for s in self.services}))
+        await self.broker.start()
+        for service in self.services:
+            service.start_relay(self.broker)
+        self.started.set()
+        log.info("services started", services=[s.name for s in self.services])
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        starting = asyncio.create_task(self._start(), name="start-services")
+        try:
+            yield
+        finally:
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+            await self.broker.stop()
+            for service in self.services:
+                await service.stop()
+            log.info("services stopped")
+
+    async def serve(self, host: str, port: int) -> None:
+        """Serve HTTP until SIGINT/SIGTERM, then stop cleanly."""
+        config = uvicorn.Config(
+            self.app, host=host, port=port, log_config=None, lifespan="on", access_log=False
+        )
+        await uvicorn.Server(config).serve()
+
+
+async def _retry(what: str, step: Callable[[], Awaitable[None]]) -> None:
+    """Run ``step()`` until it succeeds, backing off up to 30 s between tries."""
+    failures = 0
+    while True:
+        try:
+            await step()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            failures += 1
+            log.warning(f"{what} not available yet; retrying", exc_info=True, failures=failures)
+            await asyncio.sleep(min(30.0, 0.5 * 2**failures))

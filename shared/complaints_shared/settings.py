@@ -1,0 +1,90 @@
+"""Configuration from the environment (``COMPLAINTS_*``), as in a container.
+
+``complaints up`` fills in embedded defaults (bundled nats-server, SQLite files in
+the data folder); ``complaints run <service>`` takes everything from here.
+Nested values are JSON, e.g. ``COMPLAINTS_DIRECTORATES='{"adults": {...}}'``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLUG = r"^[a-z0-9_-]+$"
+
+
+class DirectorateConfig(BaseModel):
+    """One directorate: which procedure its complaints follow and its reference series."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    procedure: str = Field(pattern=SLUG)
+    reference_prefix: str = Field(pattern=r"^[A-Z]{2,6}$")
+
+
+DEFAULT_DIRECTORATES = {
+    "adults": DirectorateConfig(
+        name="Adult Social Care", procedure="adults", reference_prefix="ASC"
+    ),
+    "childrens": DirectorateConfig(
+        name="Children's Services", procedure="childrens", reference_prefix="CSC"
+    ),
+    "corporate": DirectorateConfig(
+        name="Corporate", procedure="corporate", reference_prefix="CORP"
+    ),
+}
+
+
+class Settings(BaseSettings):
+    """Everything a service process needs to know about where it runs."""
+
+    model_config = SettingsConfigDict(env_prefix="COMPLAINTS_", extra="ignore")
+
+    organisation: str = Field(default="demo", pattern=SLUG)
+    organisation_name: str = "Demo Council"
+    complaints_team: str = "Customer Relations Team"
+    directorates: dict[str, DirectorateConfig] = Field(
+        default_factory=lambda: dict(DEFAULT_DIRECTORATES)
+    )
+    scope: str = Field(
+        default="*",
+        pattern=r"^(\*|[a-z0-9_-]+)$",
+        description="Directorate whose events this deployment consumes; * for all.",
+    )
+
+    nats_url: str | None = Field(
+        default=None, description="nats://host:port; unset under `up` starts a bundled server."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; `{service}` is replaced by the service name. "
+        "Unset means one SQLite file per service in data_dir.",
+    )
+    data_dir: Path = Path("data")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", pattern="^(json|console)$")
+
+    max_deliver: int = Field(default=5, ge=2, description="Deliveries before a message is parked.")
+    retry_backoff: tuple[float, ...] = Field(
+        default=(1.0, 5.0, 30.0, 120.0),
+        description="Seconds to wait before redelivering after the 1st, 2nd... failure.",
+    )
+
+    def database_url_for(self, service: str) -> str:
+        if self.database_url is None:
+            return f"sqlite+aiosqlite:///{self.data_dir.resolve() / service}.db"
+        return self.database_url.replace("{service}", service)
+
+    def directorate(self, slug: str) -> DirectorateConfig:
+        try:
+            return self.directorates[slug]
+        except KeyError:
+            known = ", ".join(sorted(self.directorates))
+            raise KeyError(f"unknown directorate {slug!r}; configured: {known}") from None

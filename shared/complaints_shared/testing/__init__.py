@@ -1,0 +1,1 @@
+"""Test support: real servers for every service's tests (a pytest plugin)."""
