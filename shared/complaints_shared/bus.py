@@ -38,7 +38,10 @@ from complaints_shared.settings import Settings
 log = structlog.get_logger(__name__)
 
 DUPLICATE_WINDOW_SECONDS = 120.0
-ACK_WAIT_SECONDS = 60.0
+# How long an unacknowledged delivery waits before JetStream redelivers it: also how
+# long a message in flight when a process died waits. Handlers take milliseconds; a
+# handler slower than this is redelivered concurrently and the inbox makes that safe.
+ACK_WAIT_SECONDS = 10.0
 PUBLISH_TIMEOUT_SECONDS = 5.0
 
 Handler = Callable[[Envelope, Any, AsyncSession], Awaitable[None]]
@@ -212,7 +215,7 @@ class EventConsumer:
         try:
             await broker.publish(
                 raw.data,
-                subject=dead_letter_subject(self.name),
+                subject=dead_letter_subject(self.settings.organisation, self.name),
                 headers=headers,
                 stream=DEAD_LETTERS.name,
                 timeout=PUBLISH_TIMEOUT_SECONDS,

@@ -53,5 +53,5 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     for own_handlers in ("faststream", "faststream.access.nats"):
         logging.getLogger(own_handlers).handlers[:] = [handler]
         logging.getLogger(own_handlers).propagate = False
-    for noisy in ("uvicorn.access", "aiosqlite", "asyncio"):
+    for noisy in ("uvicorn.access", "aiosqlite", "asyncio", "faststream"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

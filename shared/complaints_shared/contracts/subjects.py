@@ -57,5 +57,6 @@ def subscription_subject(
     return f"complaints.{organisation}.{directorate}.{model.event_type}.v{model.schema_version}"
 
 
-def dead_letter_subject(consumer: str) -> str:
-    return f"dead_letter.complaints.{consumer}"
+def dead_letter_subject(organisation: str, consumer: str) -> str:
+    """Where ``consumer`` parks what it gave up on: ``dead_letter.complaints.<org>.<consumer>``."""
+    return f"dead_letter.complaints.{organisation}.{consumer}"

@@ -125,8 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LookupError as error:
         print(f"complaints: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt:  # Ctrl-C: uvicorn re-raises it after a clean shutdown
+        return 0
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ class Host:
         for service in services:
             self.broker.include_router(service.bus)
         self.started = asyncio.Event()
+        self._starting: asyncio.Task[None] | None = None
         self.app = FastAPI(
             title=f"Complaints ({', '.join(s.name for s in services)})",
             version="0.1.0",
@@ -66,19 +67,28 @@ class Host:
         self.started.set()
         log.info("services started", services=[s.name for s in self.services])
 
+    def start(self) -> None:
+        """Begin starting in the background; :attr:`started` is set once everything runs."""
+        self._starting = asyncio.create_task(self._start(), name="start-services")
+
+    async def stop(self) -> None:
+        """Stop consuming, drain the bus connection, stop relays, close databases."""
+        if self._starting is not None:
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
+        await self.broker.stop()
+        for service in self.services:
+            await service.stop()
+        log.info("services stopped")
+
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        starting = asyncio.create_task(self._start(), name="start-services")
+        self.start()
         try:
             yield
         finally:
-            starting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await starting
-            await self.broker.stop()
-            for service in self.services:
-                await service.stop()
-            log.info("services stopped")
+            await self.stop()
 
     async def serve(self, host: str, port: int) -> None:
         """Serve HTTP until SIGINT/SIGTERM, then stop cleanly."""

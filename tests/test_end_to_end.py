@@ -1,0 +1,199 @@
+"""The suite as users run it (`complaints up`), driven over HTTP.
+
+Runs on the embedded defaults (bundled nats-server, SQLite files) and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from complaints_shared.testing.suite import SuiteProcess
+
+pytestmark = pytest.mark.e2e
+
+COMPLAINT = {
+    "directorate": "adults",
+    # Thursday before Easter 2026: Good Friday 3 April and Easter Monday 6 April are
+    # skipped, and May Day (4 May) too for the 20-day response target.
+    "received_on": "2026-04-02",
+    "channel": "email",
+    "complainant": {"name": "Ann Example", "email": "ann@example.org"},
+    "summary": "The carer did not arrive on three mornings.",
+}
+
+
+@pytest.fixture(params=["embedded", "postgresql"])
+def suite(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SuiteProcess]:
+    env = {}
+    if request.param == "postgresql":
+        env["COMPLAINTS_DATABASE_URL"] = request.getfixturevalue("postgres_database")
+    process = SuiteProcess(tmp_path / "data", env).start()
+    yield process
+    process.kill()
+
+
+def wait_for(get, check, timeout: float = 15.0):
+    """Poll an HTTP GET until ``check(json)`` holds; return that JSON."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        body = get().json()
+        if check(body):
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s; last answer: {body}")
+        time.sleep(0.05)
+
+
+def flow_finished(client: httpx.Client, case_id: str, timeout: float = 15.0) -> tuple[list, list]:
+    """Wait for a case's deadlines and acknowledgement letter.
+
+    After a crash, a message that was in flight is redelivered once its ack wait
+    (10 s) runs out, so callers after a kill allow for that.
+    """
+    deadlines = wait_for(
+        lambda: client.get("/api/v1/deadlines", params={"case_id": case_id}),
+        lambda body: len(body) == 2,
+        timeout,
+    )
+    letters = wait_for(
+        lambda: client.get("/api/v1/letters", params={"case_id": case_id}),
+        lambda body: len(body) >= 1,
+        timeout,
+    )
+    return deadlines, letters
+
+
+def test_a_complaint_flows_through_every_service(suite: SuiteProcess) -> None:
+    with httpx.Client(base_url=suite.url, timeout=10) as client:
+        created = client.post("/api/v1/complaints", json=COMPLAINT)
+        assert created.status_code == 201, created.text
+        case = created.json()
+        assert case["reference"] == "ASC-2026-00001"
+
+        deadlines, letters = flow_finished(client, case["id"])
+        due = {d["kind"]: d["due"] for d in deadlines}
+        assert due == {"acknowledgement": "2026-04-09", "response": "2026-05-05"}
+        skipped = {d["kind"]: [s["reason"] for s in d["skipped"]] for d in deadlines}
+        assert skipped["response"] == ["Good Friday", "Easter Monday", "May Day"]
+
+        assert [letter["kind"] for letter in letters] == ["acknowledgement"]
+        html = client.get(f"/api/v1/letters/{letters[0]['id']}", params={"format": "html"})
+        assert html.headers["content-type"].startswith("text/html")
+        for expected in (
+            "ASC-2026-00001",
+            "Ann Example",
+            "Thursday 2 April 2026",  # received
+            "Tuesday 5 May 2026",  # response due
+            "Customer Relations Team",  # who handles it
+            "advocate",
+            "will not affect",
+        ):
+            assert expected in html.text, expected
+
+        response = client.post(
+            f"/api/v1/complaints/{case['id']}/response",
+            json={
+                "outcome": "partially_upheld",
+                "responded_on": "2026-04-30",
+                "learning_actions": [
+                    {"description": "Rota checks", "owner": "Home care manager",
+                     "due_on": "2026-06-30"},
+                    {"description": "Missed-visit alerts", "owner": "Commissioning lead",
+                     "due_on": "2026-07-31"},
+                ],
+            },
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "responded"
+
+        actions = wait_for(
+            lambda: client.get("/api/v1/learning-actions", params={"case_id": case["id"]}),
+            lambda body: len(body) == 2,
+        )
+        assert {a["owner"] for a in actions} == {"Home care manager", "Commissioning lead"}
+        summary = wait_for(
+            lambda: client.get("/api/v1/reports/summary"),
+            lambda body: body["total"]["responded"] == 1,
+        )
+        adults = summary["directorates"]["adults"]
+        assert adults["received"] == 1
+        assert adults["outcomes"] == {"upheld": 0, "partially_upheld": 1, "not_upheld": 0}
+        met = wait_for(
+            lambda: client.get("/api/v1/deadlines", params={"case_id": case["id"]}),
+            lambda body: all(d["status"] == "met" for d in body),
+        )
+        assert {d["kind"]: d["met_on"] for d in met}["response"] == "2026-04-30"
+
+        again = client.post(f"/api/v1/complaints/{case['id']}/response", json={
+            "outcome": "upheld", "responded_on": "2026-05-01"})
+        assert again.status_code == 409
+        assert "ASC-2026-00001" in again.json()["detail"]
+
+
+def test_bad_input_names_each_bad_field(suite: SuiteProcess) -> None:
+    bad = {**COMPLAINT, "channel": "pigeon", "received_on": "2026-13-01",
+           "complainant": {"email": "not-an-email"}, "directorate": "adults"}
+    with httpx.Client(base_url=suite.url, timeout=10) as client:
+        answer = client.post("/api/v1/complaints", json=bad)
+        assert answer.status_code == 422
+        locations = {tuple(error["loc"]) for error in answer.json()["detail"]}
+        assert locations == {
+            ("body", "channel"),
+            ("body", "received_on"),
+            ("body", "complainant", "name"),
+            ("body", "complainant", "email"),
+        }
+        unknown = client.post("/api/v1/complaints", json={**COMPLAINT, "directorate": "parks"})
+        assert unknown.status_code == 422
+        assert unknown.json()["detail"][0]["loc"] == ["body", "directorate"]
+        assert "adults" in unknown.json()["detail"][0]["msg"]
+        assert client.get("/api/v1/complaints").json() == []  # nothing half-made
+
+
+def test_killed_mid_flow_the_restarted_suite_loses_nothing_and_sends_no_letter_twice(
+    suite: SuiteProcess,
+) -> None:
+    with httpx.Client(base_url=suite.url, timeout=10) as client:
+        ids = [client.post("/api/v1/complaints", json=COMPLAINT).json()["id"] for _ in range(3)]
+    suite.kill()  # SIGKILL right after the posts, with the flow under way
+
+    suite.start()
+    with httpx.Client(base_url=suite.url, timeout=10) as client:
+        for case_id in ids:
+            deadlines, _ = flow_finished(client, case_id, timeout=40)
+            assert len(deadlines) == 2
+        references = sorted(c["reference"] for c in client.get("/api/v1/complaints").json())
+        assert references == ["ASC-2026-00001", "ASC-2026-00002", "ASC-2026-00003"]
+        summary = wait_for(
+            lambda: client.get("/api/v1/reports/summary"),
+            lambda body: body["total"]["received"] == 3,
+            40,
+        )
+        assert summary["total"]["received"] == 3
+
+    suite.kill()  # and once more, after everything was sent: redelivery must not resend
+    suite.start()
+    with httpx.Client(base_url=suite.url, timeout=10) as client:
+        import time
+
+        time.sleep(1.5)
+        for case_id in ids:
+            letters = client.get("/api/v1/letters", params={"case_id": case_id}).json()
+            assert len(letters) == 1, letters
+
+
+def test_ctrl_c_stops_cleanly_and_data_survives(suite: SuiteProcess) -> None:
+    with httpx.Client(base_url=suite.url, timeout=10) as client:
+        case_id = client.post("/api/v1/complaints", json=COMPLAINT).json()["id"]
+        flow_finished(client, case_id)
+    assert suite.interrupt() == 0
+    suite.start()
+    with httpx.Client(base_url=suite.url, timeout=10) as client:
+        assert client.get(f"/api/v1/complaints/{case_id}").json()["reference"] == "ASC-2026-00001"
+        assert len(client.get("/api/v1/letters", params={"case_id": case_id}).json()) == 1
