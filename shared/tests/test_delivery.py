@@ -8,18 +8,17 @@ and at the streams.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
-from sqlalchemy import Column, MetaData, String, Table, Uuid, func, insert, select
-
-from complaints_shared.contracts.envelope import Envelope, new_event
-from complaints_shared.contracts.events import CaseReceived, Complainant, DeadlineScheduled
+from complaints_shared.contracts.envelope import Envelope
+from complaints_shared.contracts.events import CaseReceived, DeadlineScheduled
 from complaints_shared.contracts.subjects import DEAD_LETTERS
-from complaints_shared.contracts.vocabulary import Channel, DeadlineKind
+from complaints_shared.contracts.vocabulary import DeadlineKind
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
+from complaints_shared.testing.events import case_received
 from complaints_shared.testing.harness import Running, eventually, running
+from sqlalchemy import Column, MetaData, String, Table, Uuid, func, insert, select
 
 POISON = "poison"
 FAIL_AFTER_STAGING = "fail after staging"
@@ -60,19 +59,7 @@ def probe(settings: Settings) -> tuple[Service, Table]:
 
 
 def complaint(settings: Settings, summary: str) -> Envelope:
-    return new_event(
-        CaseReceived(
-            reference="ASC-2026-00001",
-            procedure="adults",
-            received_on=date(2026, 4, 2),
-            channel=Channel.EMAIL,
-            complainant=Complainant(name="Ann Example"),
-            summary=summary,
-        ),
-        organisation=settings.organisation,
-        directorate="adults",
-        case_id=uuid.uuid4(),
-    )
+    return case_received(settings, summary=summary)
 
 
 async def handled_summaries(service: Service, table: Table) -> list[str]:
@@ -133,7 +120,7 @@ async def test_a_failing_message_is_parked_and_the_rest_flow(settings: Settings)
 
 
 async def test_staged_events_leave_only_with_their_transaction(settings: Settings) -> None:
-    service, table = probe(settings)
+    service, _ = probe(settings)
     async with running(settings, service) as suite:
         failing = complaint(settings, FAIL_AFTER_STAGING)
         await suite.publish(failing)

@@ -1,0 +1,83 @@
+"""Realistic events for tests, as the producing service would publish them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from complaints_shared.contracts.envelope import Envelope, new_event
+from complaints_shared.contracts.events import (
+    CaseReceived,
+    CaseResponded,
+    Complainant,
+    DeadlineScheduled,
+    LearningActionSpec,
+    LetterIssued,
+)
+from complaints_shared.contracts.vocabulary import Channel, DeadlineKind, LetterKind, Outcome
+from complaints_shared.settings import Settings
+
+
+def case_received(
+    settings: Settings,
+    *,
+    directorate: str = "adults",
+    procedure: str | None = None,
+    received_on: date = date(2026, 4, 2),
+    case_id: uuid.UUID | None = None,
+    reference: str = "ASC-2026-00001",
+    name: str = "Ann Example",
+    summary: str = "The carer did not arrive on three mornings.",
+) -> Envelope:
+    return new_event(
+        CaseReceived(
+            reference=reference,
+            procedure=procedure or settings.directorate(directorate).procedure,
+            received_on=received_on,
+            channel=Channel.EMAIL,
+            complainant=Complainant(name=name, email="ann@example.org"),
+            summary=summary,
+        ),
+        organisation=settings.organisation,
+        directorate=directorate,
+        case_id=case_id or uuid.uuid4(),
+    )
+
+
+def case_responded(
+    received: Envelope,
+    *,
+    outcome: Outcome = Outcome.UPHELD,
+    responded_on: date = date(2026, 4, 30),
+    actions: list[dict[str, Any]] | None = None,
+) -> Envelope:
+    return received.caused(
+        CaseResponded(
+            responded_on=responded_on,
+            outcome=outcome,
+            learning_actions=tuple(
+                LearningActionSpec(id=uuid.uuid4(), **action) for action in actions or []
+            ),
+        )
+    )
+
+
+def response_deadline(received: Envelope, due_on: date) -> Envelope:
+    case = received.parse(CaseReceived)
+    return received.caused(
+        DeadlineScheduled(
+            deadline_id=uuid.uuid4(),
+            kind=DeadlineKind.RESPONSE,
+            start_on=case.received_on,
+            due_on=due_on,
+            working_days=20,
+            rule="test rule",
+        )
+    )
+
+
+def acknowledgement_letter(received: Envelope, issued_on: date) -> Envelope:
+    return received.caused(
+        LetterIssued(letter_id=uuid.uuid4(), kind=LetterKind.ACKNOWLEDGEMENT, issued_on=issued_on)
+    )
