@@ -78,7 +78,7 @@ def postgres_admin_url() -> Iterator[str]:
         try:
             yield from _postgres_from_container()
             return
-        except Exception as docker_error:  # noqa: BLE001
+        except Exception as docker_error:  # noqa: BLE001 - reported below
             reason = (
                 f"PostgreSQL not reachable at {url} ({error}) "
                 f"and no Docker for testcontainers ({docker_error})"

@@ -57,7 +57,7 @@ class SuiteProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         command = Path(sys.executable).parent / "complaints"
         with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(  # noqa: S603 - our own command
+            self.process = subprocess.Popen(
                 [str(command), "up", "--data-dir", str(self.data_dir), "--port", str(self.port)],
                 env=self.env,
                 stdout=log,
