@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import Column, MetaData, String, Table, Uuid, func, insert, select
+
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import CaseReceived, DeadlineScheduled
 from complaints_shared.contracts.subjects import DEAD_LETTERS
@@ -18,7 +20,6 @@ from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 from complaints_shared.testing.events import case_received
 from complaints_shared.testing.harness import Running, eventually, running
-from sqlalchemy import Column, MetaData, String, Table, Uuid, func, insert, select
 
 POISON = "poison"
 FAIL_AFTER_STAGING = "fail after staging"

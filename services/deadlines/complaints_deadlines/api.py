@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from complaints_shared.contracts.events import SkippedDay
-from complaints_shared.contracts.vocabulary import DeadlineKind
-from complaints_shared.service import Service
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from complaints_deadlines.models import Deadline
+from complaints_shared.contracts.events import SkippedDay
+from complaints_shared.contracts.vocabulary import DeadlineKind
+from complaints_shared.service import Service
 
 
 class DeadlineView(BaseModel):

@@ -6,6 +6,11 @@ import uuid
 from datetime import date
 
 import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from complaints_deadlines.models import Deadline
+from complaints_deadlines.procedures import procedure
 from complaints_shared.calendar import WorkingDayCalendar
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import (
@@ -17,11 +22,6 @@ from complaints_shared.contracts.events import (
 )
 from complaints_shared.contracts.vocabulary import DeadlineKind, LetterKind
 from complaints_shared.service import Service
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from complaints_deadlines.models import Deadline
-from complaints_deadlines.procedures import procedure
 
 log = structlog.get_logger(__name__)
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import uuid
 
 import structlog
-from complaints_shared.calendar import today_in_england
-from complaints_shared.contracts.envelope import new_event
-from complaints_shared.contracts.events import CaseReceived, CaseResponded, LearningActionSpec
-from complaints_shared.service import Service
 from fastapi import HTTPException, status
 from sqlalchemy import select
 
 from complaints_intake.models import Case
 from complaints_intake.references import next_reference
 from complaints_intake.schemas import ComplaintView, NewComplaint, NewResponse
+from complaints_shared.calendar import today_in_england
+from complaints_shared.contracts.envelope import new_event
+from complaints_shared.contracts.events import CaseReceived, CaseResponded, LearningActionSpec
+from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
 

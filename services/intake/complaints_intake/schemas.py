@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from complaints_shared.contracts.events import Complainant
 from complaints_shared.contracts.vocabulary import Channel, Outcome
-from pydantic import BaseModel, ConfigDict, Field
 
 
 class NewComplaint(BaseModel):

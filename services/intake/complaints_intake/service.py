@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from complaints_shared.service import Service
-from complaints_shared.settings import Settings
-
 from complaints_intake.api import register_api
 from complaints_intake.models import Base
+from complaints_shared.service import Service
+from complaints_shared.settings import Settings
 
 
 def create(settings: Settings) -> Service:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from complaints_shared.contracts.envelope import Envelope
-from complaints_shared.contracts.events import CaseResponded
-from complaints_shared.service import Service
-from complaints_shared.settings import Settings
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_learning.models import Base, LearningAction
+from complaints_shared.contracts.envelope import Envelope
+from complaints_shared.contracts.events import CaseResponded
+from complaints_shared.service import Service
+from complaints_shared.settings import Settings
 
 
 class LearningActionView(BaseModel):

@@ -6,14 +6,14 @@ import uuid
 from datetime import date
 from typing import Literal
 
-from complaints_shared.contracts.vocabulary import LetterKind
-from complaints_shared.service import Service
 from fastapi import HTTPException, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from complaints_letters.models import Letter
+from complaints_shared.contracts.vocabulary import LetterKind
+from complaints_shared.service import Service
 
 
 class LetterView(BaseModel):

@@ -11,17 +11,17 @@ import uuid
 from typing import Any
 
 import structlog
-from complaints_shared.calendar import today_in_england
-from complaints_shared.contracts.envelope import Envelope
-from complaints_shared.contracts.events import CaseReceived, DeadlineScheduled, LetterIssued
-from complaints_shared.contracts.vocabulary import DeadlineKind, LetterKind
-from complaints_shared.service import Service
 from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_letters.models import CaseFacts, Letter
 from complaints_letters.rendering import render
+from complaints_shared.calendar import today_in_england
+from complaints_shared.contracts.envelope import Envelope
+from complaints_shared.contracts.events import CaseReceived, DeadlineScheduled, LetterIssued
+from complaints_shared.contracts.vocabulary import DeadlineKind, LetterKind
+from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from complaints_shared.service import Service
-from complaints_shared.settings import Settings
-
 from complaints_letters.api import register_api
 from complaints_letters.handlers import register_handlers
 from complaints_letters.models import Base
 from complaints_letters.rendering import environment
+from complaints_shared.service import Service
+from complaints_shared.settings import Settings
 
 
 def create(settings: Settings) -> Service:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from complaints_shared.contracts.envelope import Envelope
-from complaints_shared.contracts.events import CaseReceived, CaseResponded
-from complaints_shared.contracts.vocabulary import Outcome
-from complaints_shared.service import Service
-from complaints_shared.settings import Settings
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_reporting.models import Base, CaseFacts
+from complaints_shared.contracts.envelope import Envelope
+from complaints_shared.contracts.events import CaseReceived, CaseResponded
+from complaints_shared.contracts.vocabulary import Outcome
+from complaints_shared.service import Service
+from complaints_shared.settings import Settings
 
 
 class Counts(BaseModel):
