@@ -153,6 +153,8 @@ class EventConsumer:
             ack_policy=AckPolicy.MANUAL,
             decoder=_raw_body,
             title=self.name,
+            description=f"{self.model.event_type} v{self.model.schema_version}: "
+            f"{(self.model.__doc__ or '').strip()}",
         )(self.on_message)
 
     async def on_message(

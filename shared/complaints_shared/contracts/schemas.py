@@ -20,19 +20,24 @@ def schema_documents() -> dict[str, dict]:
     return documents
 
 
-def export_schemas(out: Path, check: bool = False) -> list[str]:
-    """Write the schemas to ``out``; return the files that were missing or different.
+def write_json_documents(out: Path, documents: dict[str, dict], check: bool = False) -> list[str]:
+    """Write each document to ``out/<name>``; return the names missing or different there.
 
     With ``check`` nothing is written: CI uses it to prove the published copies are current.
     """
     stale = []
     if not check:
         out.mkdir(parents=True, exist_ok=True)
-    for name, schema in schema_documents().items():
-        text = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    for name, document in documents.items():
+        text = json.dumps(document, indent=2, sort_keys=True) + "\n"
         path = out / name
         if not path.exists() or path.read_text() != text:
-            stale.append(name)
+            stale.append(str(path))
             if not check:
                 path.write_text(text)
     return stale
+
+
+def export_schemas(out: Path, check: bool = False) -> list[str]:
+    """Write (or with ``check`` only compare) the event schemas in ``out``; return stale files."""
+    return write_json_documents(out, schema_documents(), check)

@@ -14,6 +14,7 @@ from complaints_shared.logging import configure_logging
 from complaints_shared.plugins import installed_plugins, service_factories
 from complaints_shared.runtime.host import Host
 from complaints_shared.runtime.natsserver import NatsServer
+from complaints_shared.runtime.specs import export_api_documents
 from complaints_shared.settings import Settings
 
 
@@ -88,11 +89,15 @@ def plugins(args: argparse.Namespace) -> int:
 
 
 def schemas(args: argparse.Namespace) -> int:
-    """Write (or, with --check, verify) the JSON Schema of every event version."""
-    stale = export_schemas(Path(args.out), check=args.check)
+    """Write (or with --check verify) the event JSON Schemas, OpenAPI and AsyncAPI."""
+    root = Path(args.root)
+    stale = export_schemas(root / "shared/schemas/events", check=args.check)
+    stale += export_api_documents(root / "docs/api", check=args.check)
     if args.check and stale:
         print("out of date: " + ", ".join(stale) + " (run `complaints schemas`)", file=sys.stderr)
         return 1
+    for path in stale:
+        print(f"wrote {path}")
     return 0
 
 
@@ -115,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_plugins.set_defaults(func=plugins)
 
     p_schemas = commands.add_parser("schemas", help=schemas.__doc__)
-    p_schemas.add_argument("--out", default="shared/schemas/events")
+    p_schemas.add_argument("--root", default=".", help="the repository's root folder")
     p_schemas.add_argument("--check", action="store_true")
     p_schemas.set_defaults(func=schemas)
 
