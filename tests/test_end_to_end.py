@@ -11,19 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from complaints_shared.testing.suite import EXAMPLE_COMPLAINT as COMPLAINT
 from complaints_shared.testing.suite import SuiteProcess
 
 pytestmark = pytest.mark.e2e
 
-COMPLAINT = {
-    "directorate": "adults",
-    # Thursday before Easter 2026: Good Friday 3 April and Easter Monday 6 April are
-    # skipped, and May Day (4 May) too for the 20-day response target.
-    "received_on": "2026-04-02",
-    "channel": "email",
-    "complainant": {"name": "Ann Example", "email": "ann@example.org"},
-    "summary": "The carer did not arrive on three mornings.",
-}
 
 
 @pytest.fixture(params=["embedded", "postgresql"])

@@ -15,15 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from complaints_shared.testing.suite import EXAMPLE_COMPLAINT as COMPLAINT
 from complaints_shared.testing.suite import SuiteProcess
-
-COMPLAINT = {
-    "directorate": "adults",
-    "received_on": "2026-04-02",
-    "channel": "email",
-    "complainant": {"name": "Ann Example", "email": "ann@example.org"},
-    "summary": "The carer did not arrive.",
-}
 
 
 def until_visible(client: httpx.Client, case_id: str, timeout: float = 30.0) -> None:

@@ -17,6 +17,17 @@ import httpx
 
 from complaints_shared.runtime.natsserver import free_port
 
+EXAMPLE_COMPLAINT = {
+    "directorate": "adults",
+    # Thursday before Easter 2026: Good Friday 3 April and Easter Monday 6 April are
+    # skipped, and May Day (4 May) too for the 20-day response target.
+    "received_on": "2026-04-02",
+    "channel": "email",
+    "complainant": {"name": "Ann Example", "email": "ann@example.org"},
+    "summary": "The carer did not arrive on three mornings.",
+}
+"""A complaint as a client posts it to ``/api/v1/complaints``."""
+
 
 def _processes_using(path: Path) -> list[int]:
     """Pids whose command line mentions ``path`` (Linux /proc)."""
