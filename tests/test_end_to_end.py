@@ -17,7 +17,6 @@ from complaints_shared.testing.suite import SuiteProcess
 pytestmark = pytest.mark.e2e
 
 
-
 @pytest.fixture(params=["embedded", "postgresql"])
 def suite(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SuiteProcess]:
     env = {}
@@ -94,10 +93,16 @@ def test_a_complaint_flows_through_every_service(suite: SuiteProcess) -> None:
                 "outcome": "partially_upheld",
                 "responded_on": "2026-04-30",
                 "learning_actions": [
-                    {"description": "Rota checks", "owner": "Home care manager",
-                     "due_on": "2026-06-30"},
-                    {"description": "Missed-visit alerts", "owner": "Commissioning lead",
-                     "due_on": "2026-07-31"},
+                    {
+                        "description": "Rota checks",
+                        "owner": "Home care manager",
+                        "due_on": "2026-06-30",
+                    },
+                    {
+                        "description": "Missed-visit alerts",
+                        "owner": "Commissioning lead",
+                        "due_on": "2026-07-31",
+                    },
                 ],
             },
         )
@@ -122,15 +127,22 @@ def test_a_complaint_flows_through_every_service(suite: SuiteProcess) -> None:
         )
         assert {d["kind"]: d["met_on"] for d in met}["response"] == "2026-04-30"
 
-        again = client.post(f"/api/v1/complaints/{case['id']}/response", json={
-            "outcome": "upheld", "responded_on": "2026-05-01"})
+        again = client.post(
+            f"/api/v1/complaints/{case['id']}/response",
+            json={"outcome": "upheld", "responded_on": "2026-05-01"},
+        )
         assert again.status_code == 409
         assert "ASC-2026-00001" in again.json()["detail"]
 
 
 def test_bad_input_names_each_bad_field(suite: SuiteProcess) -> None:
-    bad = {**COMPLAINT, "channel": "pigeon", "received_on": "2026-13-01",
-           "complainant": {"email": "not-an-email"}, "directorate": "adults"}
+    bad = {
+        **COMPLAINT,
+        "channel": "pigeon",
+        "received_on": "2026-13-01",
+        "complainant": {"email": "not-an-email"},
+        "directorate": "adults",
+    }
     with httpx.Client(base_url=suite.url, timeout=10) as client:
         answer = client.post("/api/v1/complaints", json=bad)
         assert answer.status_code == 422

@@ -151,9 +151,7 @@ async def test_services_recover_when_nats_restarts(
         own_nats_server.kill()
         # While the bus is down the outbox keeps what the service decides to announce.
         async with service.db.transaction() as session:
-            await service.publish(
-                session, complaint(settings, "staged during the outage")
-            )
+            await service.publish(session, complaint(settings, "staged during the outage"))
         service.outbox.wake()
         own_nats_server.start()
 
@@ -182,4 +180,3 @@ async def _parked(suite: Running, settings: Settings, n: int):
     subject = f"dead_letter.complaints.{settings.organisation}.>"
     messages = await suite.messages(DEAD_LETTERS.name, subject)
     return messages if len(messages) >= n else None
-

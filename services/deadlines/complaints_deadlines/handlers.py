@@ -69,9 +69,7 @@ def register_handlers(service: Service, calendar: WorkingDayCalendar) -> None:
             )
         log.info("deadlines scheduled", due={k.value: d.isoformat() for k, d in due.items()})
 
-    async def meet(
-        envelope: Envelope, session: AsyncSession, kind: DeadlineKind, on: date
-    ) -> None:
+    async def meet(envelope: Envelope, session: AsyncSession, kind: DeadlineKind, on: date) -> None:
         deadline = await session.scalar(
             select(Deadline)
             .where(Deadline.case_id == envelope.case_id, Deadline.kind == kind)

@@ -32,13 +32,9 @@ async def test_each_procedure_across_christmas_and_easter(settings: Settings) ->
         adults = case_received(settings, directorate="adults", received_on=date(2026, 12, 23))
         # Corporate: acknowledge in 5 (24, 29, 30, 31 Dec, 4 Jan), then respond 10 working
         # days after the acknowledgement (5-8, 11-15, 18 Jan).
-        corporate = case_received(
-            settings, directorate="corporate", received_on=date(2026, 12, 23)
-        )
+        corporate = case_received(settings, directorate="corporate", received_on=date(2026, 12, 23))
         # Thu 25 Mar 2027: Good Friday 26 Mar, Easter Monday 29 Mar 2027.
-        childrens = case_received(
-            settings, directorate="childrens", received_on=date(2027, 3, 25)
-        )
+        childrens = case_received(settings, directorate="childrens", received_on=date(2027, 3, 25))
         for event in (adults, corporate, childrens):
             await suite.publish(event)
 
@@ -63,9 +59,7 @@ async def test_each_procedure_across_christmas_and_easter(settings: Settings) ->
         assert due(child_deadlines) == {"acknowledgement": "2027-04-01", "response": "2027-04-12"}
 
         subject = f"complaints.{settings.organisation}.*.deadline.scheduled.v1"
-        announced = await eventually(
-            lambda: _at_least(suite.events(subject), 6)
-        )
+        announced = await eventually(lambda: _at_least(suite.events(subject), 6))
         assert {(e.case_id, e.payload["kind"], e.payload["due_on"]) for e in announced} >= {
             (adults.case_id, "response", "2027-01-25"),
             (childrens.case_id, "acknowledgement", "2027-04-01"),
@@ -80,8 +74,9 @@ async def test_steps_that_happen_meet_their_deadlines_whatever_the_order(
         received = case_received(settings, received_on=date(2026, 4, 2))
         # The response arrives before deadlines has heard of the case: it is retried
         # until the deadline exists, then met.
-        await suite.publish(case_responded(received, outcome=Outcome.NOT_UPHELD,
-                                           responded_on=date(2026, 5, 6)))
+        await suite.publish(
+            case_responded(received, outcome=Outcome.NOT_UPHELD, responded_on=date(2026, 5, 6))
+        )
         await suite.publish(received)
         await suite.publish(acknowledgement_letter(received, issued_on=date(2026, 4, 8)))
 

@@ -32,9 +32,7 @@ async def test_references_run_per_directorate_and_year_even_when_posted_at_once(
         at_once = await asyncio.gather(*(log(suite) for _ in range(5)))
         child = await log(suite, directorate="childrens")
         older = await log(suite, received_on="2025-12-30")
-        assert sorted(c["reference"] for c in at_once) == [
-            f"ASC-2026-0000{n}" for n in range(1, 6)
-        ]
+        assert sorted(c["reference"] for c in at_once) == [f"ASC-2026-0000{n}" for n in range(1, 6)]
         assert child["reference"] == "CSC-2026-00001"
         assert child["procedure"] == "childrens"
         assert older["reference"] == "ASC-2025-00001"
@@ -60,7 +58,9 @@ async def test_recording_the_response_once(settings: Settings) -> None:
     async with running(settings, create(settings)) as suite:
         case = await log(suite)
         path = f"/api/v1/complaints/{case['id']}/response"
-        early = await suite.http.post(path, json={"outcome": "upheld", "responded_on": "2026-04-01"})
+        early = await suite.http.post(
+            path, json={"outcome": "upheld", "responded_on": "2026-04-01"}
+        )
         assert early.status_code == 422
         assert early.json()["detail"][0]["loc"] == ["body", "responded_on"]
 
@@ -70,8 +70,11 @@ async def test_recording_the_response_once(settings: Settings) -> None:
                 "outcome": "not_upheld",
                 "responded_on": "2026-04-20",
                 "learning_actions": [
-                    {"description": "Rota checks", "owner": "Home care manager",
-                     "due_on": "2026-06-30"}
+                    {
+                        "description": "Rota checks",
+                        "owner": "Home care manager",
+                        "due_on": "2026-06-30",
+                    }
                 ],
             },
         )
@@ -79,7 +82,9 @@ async def test_recording_the_response_once(settings: Settings) -> None:
         assert answer.json()["status"] == "responded"
         assert answer.json()["outcome"] == "not_upheld"
 
-        again = await suite.http.post(path, json={"outcome": "upheld", "responded_on": "2026-04-21"})
+        again = await suite.http.post(
+            path, json={"outcome": "upheld", "responded_on": "2026-04-21"}
+        )
         assert again.status_code == 409
         assert "responded" in again.json()["detail"]
 

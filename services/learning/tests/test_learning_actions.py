@@ -16,16 +16,23 @@ async def test_actions_of_a_response_are_kept_once_and_listed(settings: Settings
         responded = case_responded(
             received,
             actions=[
-                {"description": "Missed-visit alerts", "owner": "Commissioning lead",
-                 "due_on": "2026-07-31"},
-                {"description": "Rota checks", "owner": "Home care manager",
-                 "due_on": "2026-06-30"},
+                {
+                    "description": "Missed-visit alerts",
+                    "owner": "Commissioning lead",
+                    "due_on": "2026-07-31",
+                },
+                {
+                    "description": "Rota checks",
+                    "owner": "Home care manager",
+                    "due_on": "2026-06-30",
+                },
             ],
         )
         other = case_responded(
             case_received(settings, directorate="childrens"),
-            actions=[{"description": "Advocacy leaflet", "owner": "IRO manager",
-                      "due_on": "2026-05-31"}],
+            actions=[
+                {"description": "Advocacy leaflet", "owner": "IRO manager", "due_on": "2026-05-31"}
+            ],
         )
         await suite.publish(responded)
         await suite.publish(responded, msg_id=str(uuid.uuid4()))  # redelivered later

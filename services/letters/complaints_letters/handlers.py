@@ -83,8 +83,9 @@ def register_handlers(service: Service, templates: Environment) -> None:
         await service.publish(
             session,
             envelope.caused(
-                LetterIssued(letter_id=letter.id, kind=LetterKind.ACKNOWLEDGEMENT,
-                             issued_on=letter.issued_on),
+                LetterIssued(
+                    letter_id=letter.id, kind=LetterKind.ACKNOWLEDGEMENT, issued_on=letter.issued_on
+                ),
                 organisation=facts.organisation,
                 directorate=facts.directorate,
                 case_id=facts.case_id,

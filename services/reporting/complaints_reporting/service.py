@@ -68,8 +68,6 @@ def create(settings: Settings) -> Service:
                 counts.responded += responded_count
                 if outcome is not None:
                     counts.outcomes[Outcome(outcome)] += responded_count
-        return Summary(
-            organisation=settings.organisation, directorates=directorates, total=total
-        )
+        return Summary(organisation=settings.organisation, directorates=directorates, total=total)
 
     return service

@@ -53,7 +53,9 @@ class Envelope(BaseModel):
     @property
     def subject(self) -> str:
         """``complaints.<org>.<directorate>.<aggregate>.<fact>.v<version>``."""
-        return f"complaints.{self.organisation}.{self.directorate}.{self.type}.v{self.schema_version}"
+        return (
+            f"complaints.{self.organisation}.{self.directorate}.{self.type}.v{self.schema_version}"
+        )
 
     def parse(self, model: type[EventPayloadT]) -> EventPayloadT:
         """The payload as ``model``, ignoring fields this reader does not know."""
