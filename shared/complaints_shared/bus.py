@@ -161,10 +161,9 @@ class EventConsumer:
         self, body: bytes, message: NatsMessage, broker: BrokerFromContext
     ) -> None:
         """Handle, ack, retry with backoff, or park: exactly one of these, every time."""
-        raw = message.raw_message
-        deliveries = raw.metadata.num_delivered
+        deliveries = message.raw_message.metadata.num_delivered
         try:
-            envelope = Envelope.from_wire(raw.data)
+            envelope = Envelope.from_wire(body)
             payload = envelope.parse(self.model)
         except (ValidationError, ValueError) as error:
             await self.park(broker, message, f"unreadable event: {error}", deliveries)
@@ -187,7 +186,7 @@ class EventConsumer:
                     await self.park(broker, message, reason, deliveries)
                     return
                 backoff = self.settings.retry_backoff
-                delay = backoff[min(deliveries, len(backoff)) - 1] if backoff else 0
+                delay = backoff[min(deliveries, len(backoff)) - 1]
                 log.warning(
                     "event handling failed; will retry",
                     exc_info=True,

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     max_deliver: int = Field(default=5, ge=2, description="Deliveries before a message is parked.")
     retry_backoff: tuple[float, ...] = Field(
         default=(1.0, 5.0, 30.0, 120.0),
+        min_length=1,
         description="Seconds to wait before redelivering after the 1st, 2nd... failure.",
     )
 
