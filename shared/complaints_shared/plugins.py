@@ -16,7 +16,10 @@ if TYPE_CHECKING:
     from complaints_shared.settings import Settings
 
 SERVICES_GROUP = "complaints.services"
-GROUPS = {SERVICES_GROUP: "services: create(settings) -> Service"}
+GROUPS = {
+    SERVICES_GROUP: "services: create(settings) -> Service",
+    "complaints.procedures": "procedures: a complaints_shared.procedures.Procedure",
+}
 
 ServiceFactory = Callable[["Settings"], "Service"]
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_deadlines.models import Deadline
-from complaints_deadlines.procedures import procedure
 from complaints_shared.calendar import WorkingDayCalendar
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import (
@@ -21,6 +20,7 @@ from complaints_shared.contracts.events import (
     LetterIssued,
 )
 from complaints_shared.contracts.vocabulary import DeadlineKind, LetterKind
+from complaints_shared.procedures import STAGE_START, procedure
 from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
@@ -33,10 +33,10 @@ class NotScheduledYet(LookupError):
 def register_handlers(service: Service, calendar: WorkingDayCalendar) -> None:
     @service.on(CaseReceived)
     async def schedule(envelope: Envelope, case: CaseReceived, session: AsyncSession) -> None:
-        """Turn the procedure's steps into due dates, each explained."""
-        due: dict[DeadlineKind, date] = {}
-        for step in procedure(case.procedure):
-            start = case.received_on if step.after is None else due[step.after]
+        """Turn the first stage's steps into due dates, each explained."""
+        due: dict[str, date] = {}
+        for step in procedure(case.procedure).stage(1).steps:
+            start = case.received_on if step.counts_from == STAGE_START else due[step.counts_from]
             deadline = Deadline(
                 id=uuid.uuid4(),
                 case_id=envelope.case_id,

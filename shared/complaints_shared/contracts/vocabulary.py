@@ -29,6 +29,8 @@ class DeadlineKind(StrEnum):
 
     ACKNOWLEDGEMENT = "acknowledgement"
     RESPONSE = "response"
+    PANEL = "panel"
+    PANEL_REPORT = "panel_report"
 
 
 class LetterKind(StrEnum):
