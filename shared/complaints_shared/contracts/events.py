@@ -10,12 +10,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import ClassVar
+from decimal import Decimal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from complaints_shared.contracts.envelope import EventPayload
-from complaints_shared.contracts.vocabulary import Channel, DeadlineKind, LetterKind, Outcome
+from complaints_shared.contracts.vocabulary import (
+    CaseKind,
+    Channel,
+    ClockStopReason,
+    Consent,
+    DeadlineKind,
+    IneligibleReason,
+    LetterKind,
+    OmbudsmanDecision,
+    Outcome,
+    PointOfReceipt,
+    Relationship,
+    RemedyKind,
+    ResolutionKind,
+    SafeguardingRoute,
+    TriageDecision,
+)
 
 
 class Complainant(BaseModel):
@@ -27,6 +44,8 @@ class Complainant(BaseModel):
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=40)
     address: str | None = Field(default=None, max_length=500)
+    preferred_contact: Literal["email", "telephone", "letter", "in_person"] | None = None
+    accessibility_needs: str | None = Field(default=None, max_length=500)
 
 
 class CaseReceived(EventPayload):
@@ -41,6 +60,24 @@ class CaseReceived(EventPayload):
     channel: Channel
     complainant: Complainant
     summary: str
+    kind: CaseKind = CaseKind.COMPLAINT
+    point_of_receipt: PointOfReceipt | None = None
+    relationship: Relationship | None = None
+    consent: Consent = Consent.NOT_NEEDED
+    anonymous: bool = False
+    service_area: str | None = None
+    team: str | None = None
+    provider: str | None = None
+    primary_subject: str | None = None
+    other_subjects: tuple[str, ...] = ()
+    advocacy_offered: bool = False
+    advocacy_taken_up: bool = False
+    joint_with_nhs: bool = False
+    matter_arose_on: date | None = None
+    imported: bool = Field(
+        default=False,
+        description="Replayed from an old system: history, so no letters are sent for it.",
+    )
 
 
 class LearningActionSpec(BaseModel):
@@ -54,6 +91,25 @@ class LearningActionSpec(BaseModel):
     due_on: date
 
 
+class Remedy(BaseModel):
+    """What the council will do to put things right; money in pounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: RemedyKind
+    description: str = ""
+    amount: Decimal | None = Field(default=None, ge=0, decimal_places=2)
+
+
+class PointFinding(BaseModel):
+    """The finding on one agreed point of complaint."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    point_id: uuid.UUID
+    outcome: Outcome
+
+
 class CaseResponded(EventPayload):
     """The council has sent its response, with the finding and what it will learn."""
 
@@ -63,6 +119,9 @@ class CaseResponded(EventPayload):
     responded_on: date
     outcome: Outcome
     learning_actions: tuple[LearningActionSpec, ...] = ()
+    stage: int = 1
+    findings: tuple[PointFinding, ...] = ()
+    remedies: tuple[Remedy, ...] = ()
 
 
 class SkippedDay(BaseModel):
@@ -112,9 +171,207 @@ class LetterIssued(EventPayload):
     issued_on: date
 
 
+class CaseTriaged(EventPayload):
+    """Whether the representation is a complaint to investigate, and if not why not."""
+
+    event_type: ClassVar[str] = "case.triaged"
+    schema_version: ClassVar[int] = 1
+
+    decision: TriageDecision
+    decided_on: date
+    reason: IneligibleReason | None = None
+    redirected_to: str | None = None
+    notes: str = ""
+
+
+class CaseAllocated(EventPayload):
+    event_type: ClassVar[str] = "case.allocated"
+    schema_version: ClassVar[int] = 1
+
+    officer: str
+    team: str | None = None
+    allocated_on: date
+
+
+class AgreedPoint(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: uuid.UUID
+    summary: str = Field(min_length=1)
+    desired_outcome: str = ""
+
+
+class PointsAgreed(EventPayload):
+    """The points of complaint and outcomes sought, as agreed with the complainant."""
+
+    event_type: ClassVar[str] = "case.points_agreed"
+    schema_version: ClassVar[int] = 1
+
+    points: tuple[AgreedPoint, ...]
+    agreed_on: date
+
+
+class CaseExtended(EventPayload):
+    """A step's timescale now runs to ``working_days`` in total, for a recorded reason."""
+
+    event_type: ClassVar[str] = "case.extended"
+    schema_version: ClassVar[int] = 1
+
+    stage: int
+    step: DeadlineKind
+    working_days: int
+    reason: str
+    agreed_on: date
+
+
+class ClockStopped(EventPayload):
+    event_type: ClassVar[str] = "case.clock_stopped"
+    schema_version: ClassVar[int] = 1
+
+    reason: ClockStopReason
+    stopped_on: date
+
+
+class ClockRestarted(EventPayload):
+    event_type: ClassVar[str] = "case.clock_restarted"
+    schema_version: ClassVar[int] = 1
+
+    restarted_on: date
+
+
+class SafeguardingReferred(EventPayload):
+    event_type: ClassVar[str] = "case.safeguarding_referred"
+    schema_version: ClassVar[int] = 1
+
+    route: SafeguardingRoute
+    referred_on: date
+    pauses_complaint: bool
+
+
+class ResolutionRecorded(EventPayload):
+    """Mediation or a meeting was held, and whether it resolved the complaint."""
+
+    event_type: ClassVar[str] = "case.resolution_recorded"
+    schema_version: ClassVar[int] = 1
+
+    kind: ResolutionKind
+    held_on: date
+    resolved: bool
+
+
+class CaseEscalated(EventPayload):
+    """The complainant asked for the next stage."""
+
+    event_type: ClassVar[str] = "case.escalated"
+    schema_version: ClassVar[int] = 1
+
+    to_stage: int
+    requested_on: date
+    within_window: bool
+
+
+class PanelHeld(EventPayload):
+    event_type: ClassVar[str] = "case.panel_held"
+    schema_version: ClassVar[int] = 1
+
+    held_on: date
+
+
+class PanelReported(EventPayload):
+    event_type: ClassVar[str] = "case.panel_reported"
+    schema_version: ClassVar[int] = 1
+
+    reported_on: date
+
+
+class CaseWithdrawn(EventPayload):
+    event_type: ClassVar[str] = "case.withdrawn"
+    schema_version: ClassVar[int] = 1
+
+    withdrawn_on: date
+    reason: str = ""
+
+
+class CaseClosed(EventPayload):
+    event_type: ClassVar[str] = "case.closed"
+    schema_version: ClassVar[int] = 1
+
+    closed_on: date
+    reason: str = ""
+
+
+class CaseReopened(EventPayload):
+    event_type: ClassVar[str] = "case.reopened"
+    schema_version: ClassVar[int] = 1
+
+    reopened_on: date
+    reason: str
+
+
+class OmbudsmanReferred(EventPayload):
+    event_type: ClassVar[str] = "case.ombudsman_referred"
+    schema_version: ClassVar[int] = 1
+
+    referred_on: date
+    ombudsman_reference: str | None = None
+
+
+class OmbudsmanDecided(EventPayload):
+    event_type: ClassVar[str] = "case.ombudsman_decided"
+    schema_version: ClassVar[int] = 1
+
+    decided_on: date
+    decision: OmbudsmanDecision
+    remedies: tuple[Remedy, ...] = ()
+
+
+class FeedbackRecorded(EventPayload):
+    """What the complainant said about how their complaint was handled."""
+
+    event_type: ClassVar[str] = "case.feedback_recorded"
+    schema_version: ClassVar[int] = 1
+
+    recorded_on: date
+    satisfied: bool | None = None
+    comments: str = ""
+
+
+class ComplimentReceived(EventPayload):
+    """A compliment about a service, a team or a provider."""
+
+    event_type: ClassVar[str] = "compliment.received"
+    schema_version: ClassVar[int] = 1
+
+    compliment_id: uuid.UUID
+    received_on: date
+    channel: Channel
+    service_area: str
+    team: str | None = None
+    provider: str | None = None
+    summary: str
+
+
 PAYLOADS: tuple[type[EventPayload], ...] = (
     CaseReceived,
+    CaseTriaged,
+    CaseAllocated,
+    PointsAgreed,
+    CaseExtended,
+    ClockStopped,
+    ClockRestarted,
+    SafeguardingReferred,
+    ResolutionRecorded,
     CaseResponded,
+    CaseEscalated,
+    PanelHeld,
+    PanelReported,
+    CaseWithdrawn,
+    CaseClosed,
+    CaseReopened,
+    OmbudsmanReferred,
+    OmbudsmanDecided,
+    FeedbackRecorded,
+    ComplimentReceived,
     DeadlineScheduled,
     DeadlineMet,
     LetterIssued,

@@ -28,6 +28,9 @@ CASES = StreamSpec("COMPLAINTS_CASES", ("complaints.*.*.case.>",), "intake", "Ca
 DEADLINES = StreamSpec(
     "COMPLAINTS_DEADLINES", ("complaints.*.*.deadline.>",), "deadlines", "Deadline timers"
 )
+COMPLIMENTS = StreamSpec(
+    "COMPLAINTS_COMPLIMENTS", ("complaints.*.*.compliment.>",), "intake", "Compliments"
+)
 LETTERS = StreamSpec("COMPLAINTS_LETTERS", ("complaints.*.*.letter.>",), "letters", "Letters sent")
 DEAD_LETTERS = StreamSpec(
     "COMPLAINTS_DEAD_LETTERS",
@@ -36,9 +39,14 @@ DEAD_LETTERS = StreamSpec(
     "Messages a consumer gave up on, with the error, for an operator to replay",
 )
 
-STREAMS: tuple[StreamSpec, ...] = (CASES, DEADLINES, LETTERS, DEAD_LETTERS)
+STREAMS: tuple[StreamSpec, ...] = (CASES, COMPLIMENTS, DEADLINES, LETTERS, DEAD_LETTERS)
 
-_BY_AGGREGATE = {"case": CASES, "deadline": DEADLINES, "letter": LETTERS}
+_BY_AGGREGATE = {
+    "case": CASES,
+    "compliment": COMPLIMENTS,
+    "deadline": DEADLINES,
+    "letter": LETTERS,
+}
 
 
 def stream_for(event_type: str) -> StreamSpec:

@@ -3,6 +3,13 @@
 from enum import StrEnum
 
 
+class CaseKind(StrEnum):
+    """What was received (compliments are logged separately)."""
+
+    COMPLAINT = "complaint"
+    REPRESENTATION = "representation"
+
+
 class Channel(StrEnum):
     """How a representation reached the council (annual report table 7)."""
 
@@ -37,3 +44,92 @@ class LetterKind(StrEnum):
     """Which letter was sent."""
 
     ACKNOWLEDGEMENT = "acknowledgement"
+
+
+class PointOfReceipt(StrEnum):
+    """Who in the council first received it (annual report table 6)."""
+
+    SERVICE_AREA = "service_area"
+    COMPLAINTS_TEAM = "complaints_team"
+    DIRECTOR = "director"
+    CHIEF_EXECUTIVE = "chief_executive"
+    COUNCILLOR_OR_MP = "councillor_or_mp"
+    OTHER = "other"
+
+
+class Relationship(StrEnum):
+    """Who the complainant is to the service user (annual report table 10)."""
+
+    CARE_RECIPIENT = "care_recipient"
+    PARENT = "parent"
+    SON_OR_DAUGHTER = "son_or_daughter"
+    SPOUSE = "spouse"
+    SIBLING = "sibling"
+    GRANDCHILD = "grandchild"
+    FRIEND = "friend"
+    ADVOCATE = "advocate"
+    EXECUTOR = "executor"
+    FOSTER_CARER = "foster_carer"
+    SPECIAL_GUARDIAN = "special_guardian"
+    SOLICITOR = "solicitor"
+    OTHER = "other"
+
+
+class Consent(StrEnum):
+    """Whether a third party may complain for the service user."""
+
+    NOT_NEEDED = "not_needed"  # the service user complains themself
+    REQUESTED = "requested"
+    GIVEN = "given"
+    REFUSED = "refused"
+    BEST_INTERESTS = "best_interests"  # capacity in question; accepted in their interests
+
+
+class TriageDecision(StrEnum):
+    ACCEPTED = "accepted"
+    INFORMAL = "informal"  # resolved by the end of the next working day; not a complaint
+    REQUEST_FOR_SERVICE = "request_for_service"
+    WITHDRAWN = "withdrawn"
+    INELIGIBLE = "ineligible"  # ineligible or redirected, with a reason
+
+
+class IneligibleReason(StrEnum):
+    SAFEGUARDING = "safeguarding"
+    CORPORATE_ROUTE = "corporate_route"
+    CORONER = "coroner"
+    NO_CONSENT = "no_consent"
+    OUT_OF_TIME = "out_of_time"
+    SELF_FUNDER = "self_funder"
+    OTHER = "other"
+
+
+class ClockStopReason(StrEnum):
+    AWAITING_CONSENT = "awaiting_consent"
+    SAFEGUARDING = "safeguarding"
+    OTHER = "other"
+
+
+class SafeguardingRoute(StrEnum):
+    ADULTS_SAFEGUARDING = "adults_safeguarding"
+    LADO = "lado"
+    MASH = "mash"
+
+
+class RemedyKind(StrEnum):
+    APOLOGY = "apology"
+    SERVICE_CHANGE = "service_change"
+    COMPENSATION = "compensation"
+    REIMBURSEMENT = "reimbursement"
+    OTHER = "other"
+
+
+class ResolutionKind(StrEnum):
+    MEDIATION = "mediation"
+    MEETING = "meeting"
+
+
+class OmbudsmanDecision(StrEnum):
+    PREMATURE = "premature"
+    NOT_INVESTIGATED = "not_investigated"
+    UPHELD = "upheld"  # maladministration and injustice found
+    NOT_UPHELD = "not_upheld"

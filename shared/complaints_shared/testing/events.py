@@ -29,6 +29,7 @@ def case_received(
     reference: str = "ASC-2026-00001",
     name: str = "Ann Example",
     summary: str = "The carer did not arrive on three mornings.",
+    imported: bool = False,
 ) -> Envelope:
     return new_event(
         CaseReceived(
@@ -38,6 +39,7 @@ def case_received(
             channel=Channel.EMAIL,
             complainant=Complainant(name=name, email="ann@example.org"),
             summary=summary,
+            imported=imported,
         ),
         organisation=settings.organisation,
         directorate=directorate,
