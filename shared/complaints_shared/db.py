@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event, make_url, text
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event, make_url, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -69,6 +70,23 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware timestamp that comes back aware on SQLite too (stored as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, _dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: timestamps must carry a time zone")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, _dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 def _immediate_sqlite_transactions(engine: AsyncEngine) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, insert, select
+from sqlalchemy import Column, MetaData, String, Table, Uuid, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from complaints_shared.db import UtcDateTime
 
 
 def _processed_table(metadata: MetaData) -> Table:
@@ -22,7 +24,7 @@ def _processed_table(metadata: MetaData) -> Table:
         metadata,
         Column("consumer", String(120), primary_key=True),
         Column("event_id", Uuid, primary_key=True),
-        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("processed_at", UtcDateTime, nullable=False),
     )
 
 

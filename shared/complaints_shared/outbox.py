@@ -17,7 +17,6 @@ import structlog
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -33,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.subjects import stream_for
-from complaints_shared.db import Database
+from complaints_shared.db import Database, UtcDateTime
 
 log = structlog.get_logger(__name__)
 
@@ -51,8 +50,8 @@ def _outbox_table(metadata: MetaData) -> Table:
         Column("event_id", Uuid, nullable=False, unique=True),
         Column("stream", String(64), nullable=False),
         Column("body", Text, nullable=False),
-        Column("staged_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True)),
+        Column("staged_at", UtcDateTime, nullable=False),
+        Column("published_at", UtcDateTime),
         Index("ix_outbox_unpublished", "published_at", "seq"),
     )
 
