@@ -105,6 +105,8 @@ class WorkingDayCalendar:
 
     def skipped_between(self, start: date, end: date) -> list[SkippedDay]:
         """The bank holidays and closures (not weekends) after ``start`` up to ``end``."""
+        self._check(start)
+        self._check(end)
         begin = bisect_left(self._closed, start + timedelta(days=1))
         stop = bisect_left(self._closed, end + timedelta(days=1))
         return [SkippedDay(day=day, reason=self._names[day]) for day in self._closed[begin:stop]]
