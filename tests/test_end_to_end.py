@@ -87,6 +87,11 @@ def test_a_complaint_flows_through_every_service(suite: SuiteProcess) -> None:
         ):
             assert expected in html.text, expected
 
+        triaged = client.post(
+            f"/api/v1/complaints/{case['id']}/triage",
+            json={"decision": "accepted", "decided_on": "2026-04-02"},
+        )
+        assert triaged.status_code == 200, triaged.text
         response = client.post(
             f"/api/v1/complaints/{case['id']}/response",
             json={

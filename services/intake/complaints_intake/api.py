@@ -1,22 +1,41 @@
-"""Intake's HTTP API under /api/v1/complaints."""
+"""Intake's HTTP API under /api/v1/complaints (and /api/v1/compliments).
 
-from __future__ import annotations
+Each lifecycle action is ``POST /api/v1/complaints/{id}/<action>``; the route list
+is generated from :data:`complaints_intake.lifecycle.ACTIONS`. Whoever acts is
+named by the ``X-Actor`` header (authentication is the deployment's gateway's job)
+and recorded in the case's history.
+"""
 
+import hashlib
 import uuid
+from typing import Annotated
 
 import structlog
-from fastapi import HTTPException, status
+from fastapi import Header, HTTPException, Query, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from complaints_intake.models import Case
-from complaints_intake.references import next_reference
-from complaints_intake.schemas import ComplaintView, NewComplaint, NewResponse
-from complaints_shared.calendar import today_in_england
+from complaints_intake import lifecycle
+from complaints_intake.models import Case, CaseDeadline, Compliment, HistoryEntry, IdempotencyKey
+from complaints_intake.recording import log_case, record
+from complaints_intake.schemas import (
+    ComplaintView,
+    ComplimentView,
+    HistoryView,
+    NewComplaint,
+    NewCompliment,
+)
+from complaints_shared.calendar import WorkingDayCalendar, today_in_england
 from complaints_shared.contracts.envelope import new_event
-from complaints_shared.contracts.events import CaseReceived, CaseResponded, LearningActionSpec
+from complaints_shared.contracts.events import ComplimentReceived
+from complaints_shared.procedures import procedure
 from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
+
+Actor = Annotated[str, Header(alias="X-Actor", description="Who is acting (for the audit trail)")]
 
 
 def field_error(field: str, message: str) -> HTTPException:
@@ -27,9 +46,21 @@ def field_error(field: str, message: str) -> HTTPException:
     )
 
 
-def register_api(service: Service) -> None:
+def _check_directorate(service: Service, directorate: str) -> None:
+    if directorate not in service.settings.directorates:
+        known = ", ".join(sorted(service.settings.directorates))
+        raise field_error("directorate", f"unknown directorate; expected one of: {known}")
+
+
+async def _case(session: AsyncSession, case_id: uuid.UUID, lock: bool = False) -> Case:
+    case = await session.get(Case, case_id, with_for_update=lock)
+    if case is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint with id {case_id}")
+    return case
+
+
+def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
     router = service.http
-    settings = service.settings
 
     @router.post(
         "/api/v1/complaints",
@@ -37,111 +68,167 @@ def register_api(service: Service) -> None:
         response_model=ComplaintView,
         tags=["complaints"],
     )
-    async def log_complaint(complaint: NewComplaint) -> Case:
+    async def log_complaint(
+        complaint: NewComplaint,
+        actor: Actor = "unknown",
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                max_length=200,
+                description="Retrying with the same key returns the case already made.",
+            ),
+        ] = None,
+    ) -> Case | JSONResponse:
         """Log a complaint: it gets a reference, and its procedure's clock starts."""
-        if complaint.directorate not in settings.directorates:
-            known = ", ".join(sorted(settings.directorates))
-            raise field_error("directorate", f"unknown directorate; expected one of: {known}")
+        _check_directorate(service, complaint.directorate)
         if complaint.received_on > today_in_england():
             raise field_error("received_on", "cannot be in the future")
-        directorate = settings.directorate(complaint.directorate)
+        request_hash = hashlib.sha256(complaint.model_dump_json().encode()).hexdigest()
         async with service.db.transaction() as session:
-            case = Case(
-                id=uuid.uuid4(),
-                reference=await next_reference(
-                    session, directorate.reference_prefix, complaint.received_on.year
-                ),
-                organisation=settings.organisation,
-                directorate=complaint.directorate,
-                procedure=directorate.procedure,
-                received_on=complaint.received_on,
-                channel=complaint.channel,
-                complainant=complaint.complainant.model_dump(mode="json"),
-                summary=complaint.summary,
-                correlation_id=uuid.uuid4(),
-            )
-            session.add(case)
-            await service.publish(
-                session,
-                new_event(
-                    CaseReceived(
-                        reference=case.reference,
-                        procedure=case.procedure,
-                        received_on=case.received_on,
-                        channel=complaint.channel,
-                        complainant=complaint.complainant,
-                        summary=case.summary,
-                    ),
-                    organisation=case.organisation,
-                    directorate=case.directorate,
-                    case_id=case.id,
-                    correlation_id=case.correlation_id,
-                ),
-            )
+            if idempotency_key is not None:
+                earlier = await session.get(IdempotencyKey, idempotency_key, with_for_update=True)
+                if earlier is not None:
+                    if earlier.request_hash != request_hash:
+                        raise HTTPException(
+                            status.HTTP_409_CONFLICT,
+                            "this Idempotency-Key was used for a different complaint",
+                        )
+                    case = await _case(session, earlier.case_id)
+                    view = ComplaintView.model_validate(case).model_dump(mode="json")
+                    return JSONResponse(view, status_code=status.HTTP_200_OK)
+            case = await log_case(service, session, complaint, actor)
+            if idempotency_key is not None:
+                session.add(
+                    IdempotencyKey(key=idempotency_key, request_hash=request_hash, case_id=case.id)
+                )
         service.outbox.wake()
-        log.info("complaint logged", case_id=str(case.id), reference=case.reference)
         return case
 
     @router.get("/api/v1/complaints", response_model=list[ComplaintView], tags=["complaints"])
-    async def list_complaints(directorate: str | None = None, status: str | None = None) -> list:
-        """Cases, newest first, optionally of one directorate or status."""
+    async def list_complaints(
+        directorate: str | None = None,
+        status: str | None = None,
+        stage: int | None = None,
+        officer: str | None = None,
+        due_within_days: Annotated[
+            int | None,
+            Query(ge=0, description="With an open deadline due within this many working days"),
+        ] = None,
+    ) -> list[Case]:
+        """Cases, newest first, filtered."""
         query = select(Case).order_by(Case.created_at.desc())
-        if directorate:
-            query = query.where(Case.directorate == directorate)
-        if status:
-            query = query.where(Case.status == status)
+        for column, value in (
+            (Case.directorate, directorate),
+            (Case.status, status),
+            (Case.stage, stage),
+            (Case.officer, officer),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if due_within_days is not None:
+            today = today_in_england()
+            horizon = calendar.add(today, due_within_days) if due_within_days else today
+            due_soon = select(CaseDeadline.case_id).where(
+                CaseDeadline.status == "open", CaseDeadline.due_on <= horizon
+            )
+            query = query.where(Case.id.in_(due_soon))
         async with service.db.transaction() as session:
             return list(await session.scalars(query))
 
     @router.get("/api/v1/complaints/{case_id}", response_model=ComplaintView, tags=["complaints"])
     async def get_complaint(case_id: uuid.UUID) -> Case:
         async with service.db.transaction() as session:
-            case = await session.get(Case, case_id)
-        if case is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint with id {case_id}")
-        return case
+            return await _case(session, case_id)
+
+    @router.get(
+        "/api/v1/complaints/{case_id}/history",
+        response_model=list[HistoryView],
+        tags=["complaints"],
+    )
+    async def history(case_id: uuid.UUID) -> list[HistoryEntry]:
+        """The audit trail: every change to the case, by whom and when, oldest first."""
+        async with service.db.transaction() as session:
+            await _case(session, case_id)
+            query = (
+                select(HistoryEntry)
+                .where(HistoryEntry.case_id == case_id)
+                .order_by(HistoryEntry.seq)
+            )
+            return list(await session.scalars(query))
+
+    for action in lifecycle.ACTIONS.values():
+        _add_action_route(service, calendar, action)
 
     @router.post(
-        "/api/v1/complaints/{case_id}/response", response_model=ComplaintView, tags=["complaints"]
+        "/api/v1/compliments",
+        status_code=status.HTTP_201_CREATED,
+        response_model=ComplimentView,
+        tags=["compliments"],
     )
-    async def record_response(case_id: uuid.UUID, response: NewResponse) -> Case:
-        """Record the response's outcome and learning actions; the case is then responded."""
+    async def log_compliment(compliment: NewCompliment) -> Compliment:
+        """Log a compliment about a service, team or provider."""
+        _check_directorate(service, compliment.directorate)
+        if compliment.received_on > today_in_england():
+            raise field_error("received_on", "cannot be in the future")
         async with service.db.transaction() as session:
-            case = await session.get(Case, case_id, with_for_update=True)
-            if case is None:
-                raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint with id {case_id}")
-            if case.status != "open":
-                raise HTTPException(
-                    status.HTTP_409_CONFLICT,
-                    f"complaint {case.reference} is {case.status}; only an open one can be "
-                    "responded to",
-                )
-            if response.responded_on < case.received_on:
-                raise field_error(
-                    "responded_on", f"is before the complaint was received ({case.received_on})"
-                )
-            if response.responded_on > today_in_england():
-                raise field_error("responded_on", "cannot be in the future")
-            case.status = "responded"
-            case.outcome = response.outcome
-            case.responded_on = response.responded_on
-            actions = tuple(
-                LearningActionSpec(id=uuid.uuid4(), **action.model_dump())
-                for action in response.learning_actions
+            row = Compliment(
+                id=uuid.uuid4(),
+                organisation=service.settings.organisation,
+                **compliment.model_dump(),
             )
+            session.add(row)
             await service.publish(
                 session,
                 new_event(
-                    CaseResponded(
-                        responded_on=response.responded_on,
-                        outcome=response.outcome,
-                        learning_actions=actions,
+                    ComplimentReceived(
+                        compliment_id=row.id, **compliment.model_dump(exclude={"directorate"})
                     ),
-                    organisation=case.organisation,
-                    directorate=case.directorate,
-                    case_id=case.id,
-                    correlation_id=case.correlation_id,
+                    organisation=row.organisation,
+                    directorate=row.directorate,
                 ),
             )
         service.outbox.wake()
+        return row
+
+    @router.get("/api/v1/compliments", response_model=list[ComplimentView], tags=["compliments"])
+    async def list_compliments(directorate: str | None = None) -> list[Compliment]:
+        query = select(Compliment).order_by(Compliment.received_on.desc())
+        if directorate:
+            query = query.where(Compliment.directorate == directorate)
+        async with service.db.transaction() as session:
+            return list(await session.scalars(query))
+
+
+def _add_action_route(
+    service: Service, calendar: WorkingDayCalendar, action: lifecycle.Action
+) -> None:
+    command_type: type[BaseModel] = action.command
+
+    async def act(case_id: uuid.UUID, command: command_type, actor: Actor = "unknown") -> Case:  # type: ignore[valid-type]
+        async with service.db.transaction() as session:
+            case = await _case(session, case_id, lock=True)
+            context = lifecycle.Context(procedure(case.procedure), calendar)
+            try:
+                payload = lifecycle.perform(action, case, command, context)
+            except lifecycle.Refused as refusal:
+                raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
+            except lifecycle.InvalidField as invalid:
+                raise field_error(invalid.field, str(invalid)) from None
+            await record(service, session, case, action.name, payload, actor)
+        service.outbox.wake()
         return case
+
+    act.__name__ = action.name.replace("-", "_")
+    service.http.add_api_route(
+        f"/api/v1/complaints/{{case_id}}/{action.name}",
+        act,
+        methods=["POST"],
+        response_model=ComplaintView,
+        summary=action.summary,
+        tags=["complaints"],
+        responses={
+            404: {"description": "No such complaint"},
+            409: {"description": "The action does not fit the complaint's state"},
+        },
+    )

@@ -4,54 +4,263 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from complaints_shared.contracts.events import Complainant
-from complaints_shared.contracts.vocabulary import Channel, Outcome
+from complaints_shared.contracts.events import Complainant, Remedy
+from complaints_shared.contracts.vocabulary import (
+    CaseKind,
+    Channel,
+    ClockStopReason,
+    Consent,
+    DeadlineKind,
+    IneligibleReason,
+    OmbudsmanDecision,
+    Outcome,
+    PointOfReceipt,
+    Relationship,
+    ResolutionKind,
+    SafeguardingRoute,
+    TriageDecision,
+)
 
 
-class NewComplaint(BaseModel):
-    """A complaint as the complaints team logs it."""
-
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class ServiceUser(Strict):
+    """Who the complaint is about; equalities data is optional and used only for monitoring."""
+
+    name: str | None = Field(default=None, max_length=200)
+    gender: str | None = Field(default=None, max_length=40)
+    ethnicity: str | None = Field(default=None, max_length=80)
+    disability: str | None = Field(default=None, max_length=40)
+    age_band: str | None = Field(default=None, max_length=20)
+
+
+class NewComplaint(Strict):
+    """A complaint or representation as the complaints team logs it."""
 
     directorate: str = Field(examples=["adults"])
+    kind: CaseKind = CaseKind.COMPLAINT
     received_on: date
     channel: Channel
+    point_of_receipt: PointOfReceipt | None = None
     complainant: Complainant
+    relationship: Relationship | None = None
+    consent: Consent = Consent.NOT_NEEDED
+    anonymous: bool = False
+    service_user: ServiceUser | None = None
+    service_area: str | None = Field(default=None, max_length=120)
+    team: str | None = Field(default=None, max_length=120)
+    provider: str | None = Field(default=None, max_length=200)
+    primary_subject: str | None = Field(default=None, max_length=120)
+    other_subjects: list[str] = Field(default_factory=list, max_length=20)
     summary: str = Field(min_length=1, max_length=20_000)
+    advocacy_offered: bool = False
+    advocacy_taken_up: bool = False
+    joint_with_nhs: bool = False
+    matter_arose_on: date | None = None
 
 
-class NewLearningAction(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Triage(Strict):
+    decision: TriageDecision
+    decided_on: date
+    reason: IneligibleReason | None = Field(
+        default=None, description="Required when the decision is 'ineligible'."
+    )
+    redirected_to: str | None = Field(default=None, max_length=200)
+    notes: str = Field(default="", max_length=5_000)
 
+
+class Allocation(Strict):
+    officer: str = Field(min_length=1, max_length=200)
+    team: str | None = Field(default=None, max_length=120)
+    allocated_on: date
+
+
+class NewPoint(Strict):
+    summary: str = Field(min_length=1, max_length=2_000)
+    desired_outcome: str = Field(default="", max_length=2_000)
+
+
+class AgreedPoints(Strict):
+    points: list[NewPoint] = Field(min_length=1, max_length=50)
+    agreed_on: date
+
+
+class Extension(Strict):
+    step: DeadlineKind = DeadlineKind.RESPONSE
+    working_days: int = Field(ge=1, description="The step's new total timescale in working days.")
+    reason: str = Field(min_length=1, max_length=2_000)
+    agreed_on: date
+
+
+class ClockStop(Strict):
+    reason: ClockStopReason
+    stopped_on: date
+
+
+class ClockRestart(Strict):
+    restarted_on: date
+
+
+class SafeguardingReferral(Strict):
+    route: SafeguardingRoute
+    referred_on: date
+    pause: bool = Field(default=True, description="Stop the complaint's clock meanwhile.")
+
+
+class Resolution(Strict):
+    kind: ResolutionKind
+    held_on: date
+    resolved: bool
+
+
+class NewLearningAction(Strict):
     description: str = Field(min_length=1, max_length=2_000)
     owner: str = Field(min_length=1, max_length=200)
     due_on: date
 
 
-class NewResponse(BaseModel):
-    """The council's response: the finding and what it will learn from it."""
+class Finding(Strict):
+    point_id: uuid.UUID
+    outcome: Outcome
 
-    model_config = ConfigDict(extra="forbid")
+
+class NewResponse(Strict):
+    """The council's response: the finding overall and per point, remedies, learning."""
 
     outcome: Outcome
     responded_on: date
+    findings: list[Finding] = Field(default_factory=list, max_length=50)
+    remedies: list[Remedy] = Field(default_factory=list, max_length=20)
     learning_actions: list[NewLearningAction] = Field(default_factory=list, max_length=50)
 
 
+class Escalation(Strict):
+    requested_on: date
+
+
+class Panel(Strict):
+    held_on: date
+
+
+class PanelReport(Strict):
+    reported_on: date
+
+
+class Withdrawal(Strict):
+    withdrawn_on: date
+    reason: str = Field(default="", max_length=2_000)
+
+
+class Closure(Strict):
+    closed_on: date
+    reason: str = Field(default="", max_length=2_000)
+
+
+class Reopening(Strict):
+    reopened_on: date
+    reason: str = Field(min_length=1, max_length=2_000)
+
+
+class OmbudsmanReferral(Strict):
+    referred_on: date
+    ombudsman_reference: str | None = Field(default=None, max_length=40)
+
+
+class OmbudsmanOutcome(Strict):
+    decided_on: date
+    decision: OmbudsmanDecision
+    remedies: list[Remedy] = Field(default_factory=list, max_length=20)
+
+
+class Feedback(Strict):
+    recorded_on: date
+    satisfied: bool | None = None
+    comments: str = Field(default="", max_length=5_000)
+
+
+class NewCompliment(Strict):
+    directorate: str
+    received_on: date
+    channel: Channel
+    service_area: str = Field(min_length=1, max_length=120)
+    team: str | None = Field(default=None, max_length=120)
+    provider: str | None = Field(default=None, max_length=200)
+    summary: str = Field(min_length=1, max_length=20_000)
+
+
+class ComplimentView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    directorate: str
+    received_on: date
+    channel: Channel
+    service_area: str
+    team: str | None
+    provider: str | None
+    summary: str
+
+
 class ComplaintView(BaseModel):
+    """A case as the complaints team sees it (equalities data is not included)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     reference: str
     directorate: str
     procedure: str
+    kind: CaseKind
     status: str
+    stage: int
     received_on: date
     channel: Channel
+    point_of_receipt: PointOfReceipt | None
     complainant: Complainant
+    relationship: Relationship | None
+    consent: Consent
+    anonymous: bool
+    service_user: str | None
+    service_area: str | None
+    team: str | None
+    provider: str | None
+    primary_subject: str | None
+    other_subjects: list[str]
     summary: str
+    advocacy_offered: bool
+    advocacy_taken_up: bool
+    joint_with_nhs: bool
+    matter_arose_on: date | None
+    triage: dict[str, Any] | None
+    officer: str | None
+    officer_team: str | None
+    points: list[dict[str, Any]]
+    extensions: dict[str, int]
+    clock_stopped: dict[str, Any] | None
+    safeguarding: dict[str, Any] | None
+    resolutions: list[dict[str, Any]]
+    responses: list[dict[str, Any]]
     outcome: Outcome | None
     responded_on: date | None
+    panel: dict[str, Any] | None
+    closure: dict[str, Any] | None
+    ombudsman: dict[str, Any] | None
+    feedback: dict[str, Any] | None
+
+
+class HistoryView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    action: str
+    actor: str
+    at: Any
+    event_type: str
+    event_id: uuid.UUID
+    status_after: str
+    details: dict[str, Any]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from complaints_intake.api import register_api
+from complaints_intake.handlers import register_handlers
 from complaints_intake.models import Base
+from complaints_shared.calendar import WorkingDayCalendar
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 
 
 def create(settings: Settings) -> Service:
     service = Service("intake", Base.metadata, settings)
-    register_api(service)
+    register_handlers(service)
+    register_api(service, WorkingDayCalendar())
     return service

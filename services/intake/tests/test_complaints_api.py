@@ -25,6 +25,14 @@ async def log(suite: Running, **changes) -> dict:
     return answer.json()
 
 
+async def accept(suite: Running, case: dict) -> None:
+    answer = await suite.http.post(
+        f"/api/v1/complaints/{case['id']}/triage",
+        json={"decision": "accepted", "decided_on": case["received_on"]},
+    )
+    assert answer.status_code == 200, answer.text
+
+
 async def test_references_run_per_directorate_and_year_even_when_posted_at_once(
     settings: Settings,
 ) -> None:
@@ -41,7 +49,7 @@ async def test_references_run_per_directorate_and_year_even_when_posted_at_once(
 async def test_logging_a_complaint_announces_it(settings: Settings) -> None:
     async with running(settings, create(settings)) as suite:
         case = await log(suite)
-        assert case["status"] == "open" and case["procedure"] == "adults"
+        assert case["status"] == "received" and case["procedure"] == "adults"
         assert (await suite.http.get(f"/api/v1/complaints/{case['id']}")).json() == case
 
         subject = f"complaints.{settings.organisation}.adults.case.received.v1"
@@ -57,6 +65,7 @@ async def test_logging_a_complaint_announces_it(settings: Settings) -> None:
 async def test_recording_the_response_once(settings: Settings) -> None:
     async with running(settings, create(settings)) as suite:
         case = await log(suite)
+        await accept(suite, case)
         path = f"/api/v1/complaints/{case['id']}/response"
         early = await suite.http.post(
             path, json={"outcome": "upheld", "responded_on": "2026-04-01"}
@@ -86,7 +95,7 @@ async def test_recording_the_response_once(settings: Settings) -> None:
             path, json={"outcome": "upheld", "responded_on": "2026-04-21"}
         )
         assert again.status_code == 409
-        assert "responded" in again.json()["detail"]
+        assert "it is responded" in again.json()["detail"]
 
         subject = f"complaints.{settings.organisation}.adults.case.responded.v1"
         [event] = await eventually(lambda: suite.events(subject))
@@ -120,6 +129,7 @@ async def test_what_is_refused_and_why(settings: Settings) -> None:
 async def test_listing_filters_by_directorate_and_status(settings: Settings) -> None:
     async with running(settings, create(settings)) as suite:
         adult = await log(suite)
+        await accept(suite, adult)
         await log(suite, directorate="corporate")
         await suite.http.post(
             f"/api/v1/complaints/{adult['id']}/response",

@@ -63,6 +63,8 @@ def register_handlers(service: Service, templates: Environment) -> None:
     ) -> None:
         if facts.reference is None or facts.response_due_on is None:
             return  # the other half has not arrived yet
+        if facts.imported:
+            return  # history from an old system: the complainant was written to back then
         already = await session.scalar(
             select(Letter.id).where(
                 Letter.case_id == facts.case_id, Letter.kind == LetterKind.ACKNOWLEDGEMENT
@@ -102,6 +104,7 @@ def register_handlers(service: Service, templates: Environment) -> None:
         facts.procedure = case.procedure
         facts.received_on = case.received_on
         facts.complainant = case.complainant.model_dump(mode="json")
+        facts.imported = case.imported
         await issue_acknowledgement(envelope, session, facts)
 
     @service.on(DeadlineScheduled)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from complaints_shared.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -26,6 +28,7 @@ class CaseFacts(Base):
     received_on: Mapped[date | None] = mapped_column(Date)
     complainant: Mapped[dict | None] = mapped_column(JSON)
     response_due_on: Mapped[date | None] = mapped_column(Date)
+    imported: Mapped[bool] = mapped_column(default=False)
 
 
 class Letter(Base):
@@ -40,6 +43,4 @@ class Letter(Base):
     template: Mapped[str] = mapped_column(String(128))
     issued_on: Mapped[date] = mapped_column(Date)
     html: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=lambda: datetime.now(UTC)
-    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=lambda: datetime.now(UTC))

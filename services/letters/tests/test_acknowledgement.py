@@ -70,3 +70,14 @@ async def test_an_unknown_letter_is_a_404(settings: Settings) -> None:
         answer = await suite.http.get(f"/api/v1/letters/{uuid.uuid4()}")
         assert answer.status_code == 404
         assert "no letter with id" in answer.json()["detail"]
+
+
+async def test_no_letter_for_a_case_imported_from_an_old_system(settings: Settings) -> None:
+    async with running(settings, create(settings)) as suite:
+        old = case_received(settings, imported=True, received_on=date(2019, 6, 3))
+        new = case_received(settings)
+        for received in (old, new):
+            await suite.publish(received)
+            await suite.publish(response_deadline(received, due_on=date(2026, 5, 5)))
+        await eventually(lambda: letters_of(suite, new.case_id))
+        assert await letters_of(suite, old.case_id) == []

@@ -1,0 +1,458 @@
+"""The case lifecycle: which action fits which state, and what each one changes.
+
+Every procedure follows one state machine; the procedure's data says how many
+stages there are, what may be extended and how far, and whether Stage 3's panel
+steps apply. An action that does not fit is refused (:class:`Refused`, HTTP 409)
+with the reason; a bad value in an otherwise fitting action is an
+:class:`InvalidField` (HTTP 422) naming the field. Each action returns the event
+payload that announces it. Nothing here touches the database or the bus.
+
+States: ``received`` (awaiting triage) -> ``open`` (a stage under way) <-> ``paused``
+(clock stopped) -> ``responded`` -> ``open`` at the next stage, or ``closed``;
+``withdrawn`` and ``closed`` can be reopened.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from complaints_intake import schemas
+from complaints_intake.models import Case
+from complaints_shared.calendar import WorkingDayCalendar, today_in_england
+from complaints_shared.contracts.envelope import EventPayload
+from complaints_shared.contracts.events import (
+    AgreedPoint,
+    CaseAllocated,
+    CaseClosed,
+    CaseEscalated,
+    CaseExtended,
+    CaseReopened,
+    CaseResponded,
+    CaseTriaged,
+    CaseWithdrawn,
+    ClockRestarted,
+    ClockStopped,
+    FeedbackRecorded,
+    LearningActionSpec,
+    OmbudsmanDecided,
+    OmbudsmanReferred,
+    PanelHeld,
+    PanelReported,
+    PointFinding,
+    PointsAgreed,
+    ResolutionRecorded,
+    SafeguardingReferred,
+)
+from complaints_shared.contracts.vocabulary import ClockStopReason, DeadlineKind, TriageDecision
+from complaints_shared.procedures import Procedure
+
+RECEIVED, OPEN, PAUSED, RESPONDED, CLOSED, WITHDRAWN = (
+    "received",
+    "open",
+    "paused",
+    "responded",
+    "closed",
+    "withdrawn",
+)
+
+
+class Refused(Exception):
+    """The action does not fit the case as it stands."""
+
+
+class InvalidField(ValueError):
+    """A value that cannot be right for this case, e.g. a date before receipt."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Context:
+    """What actions need besides the case and the command."""
+
+    procedure: Procedure
+    calendar: WorkingDayCalendar
+
+
+Apply = Callable[[Case, Any, Context], EventPayload]
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    command: type[BaseModel]
+    allowed: frozenset[str]
+    apply: Apply
+    summary: str
+
+
+def _date(case: Case, field: str, value: date) -> date:
+    if value < case.received_on:
+        raise InvalidField(field, f"is before the complaint was received ({case.received_on})")
+    if value > today_in_england():
+        raise InvalidField(field, "cannot be in the future")
+    return value
+
+
+def _refuse_unless(condition: bool, message: str) -> None:
+    if not condition:
+        raise Refused(message)
+
+
+def triage(case: Case, command: schemas.Triage, _: Context) -> EventPayload:
+    _date(case, "decided_on", command.decided_on)
+    if command.decision == TriageDecision.INELIGIBLE and command.reason is None:
+        raise InvalidField("reason", "is required when the decision is 'ineligible'")
+    case.triage = command.model_dump(mode="json")
+    case.status = {
+        TriageDecision.ACCEPTED: OPEN,
+        TriageDecision.WITHDRAWN: WITHDRAWN,
+    }.get(command.decision, CLOSED)
+    if case.status == CLOSED:
+        case.closure = {"closed_on": command.decided_on.isoformat(), "reason": command.decision}
+    return CaseTriaged(**command.model_dump())
+
+
+def allocate(case: Case, command: schemas.Allocation, _: Context) -> EventPayload:
+    _date(case, "allocated_on", command.allocated_on)
+    case.officer, case.officer_team = command.officer, command.team
+    return CaseAllocated(**command.model_dump())
+
+
+def agree_points(case: Case, command: schemas.AgreedPoints, _: Context) -> EventPayload:
+    _date(case, "agreed_on", command.agreed_on)
+    points = tuple(AgreedPoint(id=uuid.uuid4(), **point.model_dump()) for point in command.points)
+    case.points = [point.model_dump(mode="json") for point in points]
+    return PointsAgreed(points=points, agreed_on=command.agreed_on)
+
+
+def extend(case: Case, command: schemas.Extension, context: Context) -> EventPayload:
+    _date(case, "agreed_on", command.agreed_on)
+    stage = context.procedure.stage(case.stage)
+    step = stage.step(command.step)
+    _refuse_unless(step is not None, f"stage {case.stage} has no {command.step} step to extend")
+    assert step is not None
+    _refuse_unless(
+        step.extendable_to is not None,
+        f"the stage {case.stage} {step.kind} timescale cannot be extended",
+    )
+    key = f"{case.stage}.{step.kind}"
+    current = case.extensions.get(key, step.working_days)
+    _refuse_unless(
+        command.working_days <= (step.extendable_to or 0),
+        f"an extension to {command.working_days} working days is beyond the cap of "
+        f"{step.extendable_to} for stage {case.stage} {step.kind} ({step.rule})",
+    )
+    _refuse_unless(
+        command.working_days > current,
+        f"the stage {case.stage} {step.kind} timescale is already {current} working days",
+    )
+    case.extensions = {**case.extensions, key: command.working_days}
+    return CaseExtended(stage=case.stage, **command.model_dump())
+
+
+def stop_clock(case: Case, command: schemas.ClockStop, _: Context) -> EventPayload:
+    _date(case, "stopped_on", command.stopped_on)
+    case.status = PAUSED
+    case.clock_stopped = command.model_dump(mode="json")
+    return ClockStopped(**command.model_dump())
+
+
+def restart_clock(case: Case, command: schemas.ClockRestart, _: Context) -> EventPayload:
+    _date(case, "restarted_on", command.restarted_on)
+    stopped_on = date.fromisoformat((case.clock_stopped or {})["stopped_on"])
+    if command.restarted_on < stopped_on:
+        raise InvalidField("restarted_on", f"is before the clock stopped ({stopped_on})")
+    case.status = OPEN
+    case.clock_stopped = None
+    return ClockRestarted(**command.model_dump())
+
+
+def refer_safeguarding(
+    case: Case, command: schemas.SafeguardingReferral, _: Context
+) -> EventPayload:
+    _date(case, "referred_on", command.referred_on)
+    case.safeguarding = command.model_dump(mode="json")
+    if command.pause and case.status == OPEN:
+        case.status = PAUSED
+        case.clock_stopped = {
+            "reason": ClockStopReason.SAFEGUARDING,
+            "stopped_on": command.referred_on.isoformat(),
+        }
+    return SafeguardingReferred(
+        route=command.route,
+        referred_on=command.referred_on,
+        pauses_complaint=case.status == PAUSED,
+    )
+
+
+def record_resolution(case: Case, command: schemas.Resolution, _: Context) -> EventPayload:
+    _date(case, "held_on", command.held_on)
+    case.resolutions = [*case.resolutions, command.model_dump(mode="json")]
+    return ResolutionRecorded(**command.model_dump())
+
+
+def respond(case: Case, command: schemas.NewResponse, context: Context) -> EventPayload:
+    _date(case, "responded_on", command.responded_on)
+    stage = context.procedure.stage(case.stage)
+    if stage.step(DeadlineKind.PANEL_REPORT) is not None:
+        _refuse_unless(
+            bool(case.panel and case.panel.get("reported_on")),
+            "the council responds at Stage 3 only after the review panel has reported",
+        )
+    known = {point["id"] for point in case.points}
+    for index, finding in enumerate(command.findings):
+        if str(finding.point_id) not in known:
+            raise InvalidField(
+                f"findings.{index}.point_id", "is not one of the case's agreed points"
+            )
+    case.status = RESPONDED
+    case.outcome, case.responded_on = command.outcome, command.responded_on
+    record = {"stage": case.stage, **command.model_dump(mode="json", exclude={"learning_actions"})}
+    case.responses = [*case.responses, record]
+    return CaseResponded(
+        stage=case.stage,
+        responded_on=command.responded_on,
+        outcome=command.outcome,
+        findings=tuple(PointFinding(**f.model_dump()) for f in command.findings),
+        remedies=tuple(command.remedies),
+        learning_actions=tuple(
+            LearningActionSpec(id=uuid.uuid4(), **action.model_dump())
+            for action in command.learning_actions
+        ),
+    )
+
+
+def escalate(case: Case, command: schemas.Escalation, context: Context) -> EventPayload:
+    _date(case, "requested_on", command.requested_on)
+    procedure = context.procedure
+    _refuse_unless(
+        case.stage < procedure.last_stage,
+        f"{procedure.title} has no stage after {case.stage}; the complainant may go to the "
+        "Local Government and Social Care Ombudsman",
+    )
+    assert case.responded_on is not None
+    window = procedure.stage(case.stage).escalation_window
+    within = window is None or command.requested_on <= context.calendar.add(
+        case.responded_on, window
+    )
+    case.stage += 1
+    case.status = OPEN
+    case.outcome = case.responded_on = None
+    return CaseEscalated(
+        to_stage=case.stage, requested_on=command.requested_on, within_window=within
+    )
+
+
+def record_panel(case: Case, command: schemas.Panel, context: Context) -> EventPayload:
+    _date(case, "held_on", command.held_on)
+    _refuse_unless(
+        context.procedure.stage(case.stage).step(DeadlineKind.PANEL) is not None,
+        f"stage {case.stage} of {context.procedure.title} has no review panel",
+    )
+    case.panel = {"held_on": command.held_on.isoformat()}
+    return PanelHeld(held_on=command.held_on)
+
+
+def record_panel_report(case: Case, command: schemas.PanelReport, _: Context) -> EventPayload:
+    _date(case, "reported_on", command.reported_on)
+    _refuse_unless(bool(case.panel), "the review panel has not been held yet")
+    assert case.panel is not None
+    if command.reported_on < date.fromisoformat(case.panel["held_on"]):
+        raise InvalidField("reported_on", f"is before the panel was held ({case.panel['held_on']})")
+    case.panel = {**case.panel, "reported_on": command.reported_on.isoformat()}
+    return PanelReported(reported_on=command.reported_on)
+
+
+def withdraw(case: Case, command: schemas.Withdrawal, _: Context) -> EventPayload:
+    _date(case, "withdrawn_on", command.withdrawn_on)
+    case.status = WITHDRAWN
+    case.closure = {"closed_on": command.withdrawn_on.isoformat(), "reason": "withdrawn"}
+    return CaseWithdrawn(**command.model_dump())
+
+
+def close(case: Case, command: schemas.Closure, _: Context) -> EventPayload:
+    _date(case, "closed_on", command.closed_on)
+    case.status = CLOSED
+    case.closure = command.model_dump(mode="json")
+    return CaseClosed(**command.model_dump())
+
+
+def reopen(case: Case, command: schemas.Reopening, _: Context) -> EventPayload:
+    _date(case, "reopened_on", command.reopened_on)
+    case.status = OPEN
+    case.closure = None
+    return CaseReopened(**command.model_dump())
+
+
+def refer_to_ombudsman(case: Case, command: schemas.OmbudsmanReferral, _: Context) -> EventPayload:
+    _date(case, "referred_on", command.referred_on)
+    _refuse_unless(
+        not case.ombudsman or "decision" in case.ombudsman,
+        "the Ombudsman already has this complaint and has not decided yet",
+    )
+    case.ombudsman = command.model_dump(mode="json")
+    return OmbudsmanReferred(**command.model_dump())
+
+
+def record_ombudsman_decision(
+    case: Case, command: schemas.OmbudsmanOutcome, _: Context
+) -> EventPayload:
+    _date(case, "decided_on", command.decided_on)
+    _refuse_unless(
+        bool(case.ombudsman) and "decision" not in (case.ombudsman or {}),
+        "there is no undecided Ombudsman referral for this complaint",
+    )
+    case.ombudsman = {**(case.ombudsman or {}), **command.model_dump(mode="json")}
+    return OmbudsmanDecided(**command.model_dump())
+
+
+def record_feedback(case: Case, command: schemas.Feedback, _: Context) -> EventPayload:
+    _date(case, "recorded_on", command.recorded_on)
+    case.feedback = command.model_dump(mode="json")
+    return FeedbackRecorded(**command.model_dump())
+
+
+_LIVE = frozenset({RECEIVED, OPEN, PAUSED})
+_DONE = frozenset({RESPONDED, CLOSED})
+
+ACTIONS: dict[str, Action] = {
+    action.name: action
+    for action in (
+        Action(
+            "triage",
+            schemas.Triage,
+            frozenset({RECEIVED}),
+            triage,
+            "Decide whether it is a complaint to investigate, and if not why not",
+        ),
+        Action(
+            "allocate", schemas.Allocation, _LIVE, allocate, "Allocate an investigating officer"
+        ),
+        Action(
+            "points",
+            schemas.AgreedPoints,
+            frozenset({OPEN, PAUSED}),
+            agree_points,
+            "Record the points of complaint and outcomes agreed with the complainant",
+        ),
+        Action(
+            "extension",
+            schemas.Extension,
+            frozenset({OPEN}),
+            extend,
+            "Extend a step's timescale, with a reason, within the procedure's cap",
+        ),
+        Action(
+            "clock-stop",
+            schemas.ClockStop,
+            frozenset({OPEN}),
+            stop_clock,
+            "Stop the clock (awaiting consent, safeguarding)",
+        ),
+        Action(
+            "clock-restart",
+            schemas.ClockRestart,
+            frozenset({PAUSED}),
+            restart_clock,
+            "Restart a stopped clock",
+        ),
+        Action(
+            "safeguarding",
+            schemas.SafeguardingReferral,
+            frozenset({RECEIVED, OPEN}),
+            refer_safeguarding,
+            "Record a safeguarding referral, pausing the complaint",
+        ),
+        Action(
+            "resolution",
+            schemas.Resolution,
+            frozenset({OPEN, PAUSED, RESPONDED}),
+            record_resolution,
+            "Record mediation or a meeting and whether it resolved it",
+        ),
+        Action(
+            "response",
+            schemas.NewResponse,
+            frozenset({OPEN}),
+            respond,
+            "Record the response: outcome overall and per point, remedies, learning",
+        ),
+        Action(
+            "escalation",
+            schemas.Escalation,
+            frozenset({RESPONDED}),
+            escalate,
+            "Move to the next stage at the complainant's request",
+        ),
+        Action(
+            "panel",
+            schemas.Panel,
+            frozenset({OPEN}),
+            record_panel,
+            "Record the Stage 3 review panel's date",
+        ),
+        Action(
+            "panel-report",
+            schemas.PanelReport,
+            frozenset({OPEN}),
+            record_panel_report,
+            "Record the date of the review panel's report",
+        ),
+        Action(
+            "withdrawal",
+            schemas.Withdrawal,
+            _LIVE,
+            withdraw,
+            "Record that the complainant withdrew",
+        ),
+        Action("closure", schemas.Closure, frozenset({RESPONDED}), close, "Close the case"),
+        Action(
+            "reopening",
+            schemas.Reopening,
+            frozenset({CLOSED, WITHDRAWN}),
+            reopen,
+            "Reopen a closed or withdrawn case",
+        ),
+        Action(
+            "ombudsman-referral",
+            schemas.OmbudsmanReferral,
+            _LIVE | _DONE,
+            refer_to_ombudsman,
+            "Record that the complainant went to the Ombudsman",
+        ),
+        Action(
+            "ombudsman-decision",
+            schemas.OmbudsmanOutcome,
+            _LIVE | _DONE | {WITHDRAWN},
+            record_ombudsman_decision,
+            "Record the Ombudsman's decision and remedies",
+        ),
+        Action(
+            "feedback",
+            schemas.Feedback,
+            _DONE,
+            record_feedback,
+            "Record the complainant's feedback on how it was handled",
+        ),
+    )
+}
+
+
+def perform(action: Action, case: Case, command: BaseModel, context: Context) -> EventPayload:
+    """Apply ``action`` to ``case`` if it fits the case's state; return its event payload."""
+    if case.status not in action.allowed:
+        allowed = ", ".join(sorted(action.allowed))
+        raise Refused(
+            f"cannot record {action.name} on {case.reference}: it is {case.status} at stage "
+            f"{case.stage}; {action.name} fits a case that is {allowed}"
+        )
+    return action.apply(case, command, context)

@@ -1,0 +1,94 @@
+"""Writing a case change: the record, its event in the outbox, its audit entry, together."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from complaints_intake.models import Case, Equalities, HistoryEntry
+from complaints_intake.references import next_reference
+from complaints_intake.schemas import NewComplaint
+from complaints_shared.contracts.envelope import EventPayload, new_event
+from complaints_shared.contracts.events import CaseReceived
+from complaints_shared.service import Service
+
+
+async def record(
+    service: Service,
+    session: AsyncSession,
+    case: Case,
+    action: str,
+    payload: EventPayload,
+    actor: str,
+    occurred_at=None,
+) -> None:
+    """Stage the event announcing ``action`` and append it to the case's history."""
+    envelope = new_event(
+        payload,
+        organisation=case.organisation,
+        directorate=case.directorate,
+        case_id=case.id,
+        correlation_id=case.correlation_id,
+        occurred_at=occurred_at,
+    )
+    await service.publish(session, envelope)
+    session.add(
+        HistoryEntry(
+            case_id=case.id,
+            action=action,
+            actor=actor,
+            event_id=envelope.id,
+            event_type=envelope.type,
+            details=envelope.payload,
+            status_after=case.status,
+        )
+    )
+    await session.flush()
+
+
+async def log_case(
+    service: Service,
+    session: AsyncSession,
+    complaint: NewComplaint,
+    actor: str,
+    *,
+    reference: str | None = None,
+    imported: bool = False,
+    occurred_at=None,
+) -> Case:
+    """Create the case (and its equalities record) and announce it as received."""
+    directorate = service.settings.directorate(complaint.directorate)
+    fields = complaint.model_dump(exclude={"service_user", "complainant"})
+    case = Case(
+        id=uuid.uuid4(),
+        reference=reference
+        or await next_reference(session, directorate.reference_prefix, complaint.received_on.year),
+        organisation=service.settings.organisation,
+        procedure=directorate.procedure,
+        status="received",
+        stage=1,
+        complainant=complaint.complainant.model_dump(mode="json"),
+        service_user=complaint.service_user.name if complaint.service_user else None,
+        imported=imported,
+        correlation_id=uuid.uuid4(),
+        points=[],
+        extensions={},
+        resolutions=[],
+        responses=[],
+        **fields,
+    )
+    session.add(case)
+    if complaint.service_user is not None:
+        monitoring = complaint.service_user.model_dump(exclude={"name"}, exclude_none=True)
+        if monitoring:
+            session.add(Equalities(case_id=case.id, **monitoring))
+    await session.flush()
+    payload = CaseReceived(
+        reference=case.reference,
+        procedure=case.procedure,
+        imported=imported,
+        **complaint.model_dump(exclude={"directorate", "service_user"}, exclude_none=True),
+    )
+    await record(service, session, case, "received", payload, actor, occurred_at)
+    return case
