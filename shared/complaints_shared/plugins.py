@@ -19,7 +19,9 @@ SERVICES_GROUP = "complaints.services"
 GROUPS = {
     SERVICES_GROUP: "services: create(settings) -> Service",
     "complaints.procedures": "procedures: a complaints_shared.procedures.Procedure",
+    "complaints.commands": "commands: extra `complaints` subcommands (add_arguments, run)",
 }
+COMMANDS_GROUP = "complaints.commands"
 
 ServiceFactory = Callable[["Settings"], "Service"]
 
@@ -50,6 +52,11 @@ def installed_plugins() -> list[Plugin]:
         (_describe(group, entry) for group in GROUPS for entry in entry_points(group=group)),
         key=lambda plugin: (plugin.group, plugin.name),
     )
+
+
+def commands() -> dict[str, object]:
+    """Subcommands that installed distributions add to ``complaints``, by name."""
+    return {entry.name: entry.load() for entry in entry_points(group=COMMANDS_GROUP)}
 
 
 def service_factories(names: list[str] | None = None) -> dict[str, ServiceFactory]:

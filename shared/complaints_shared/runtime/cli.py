@@ -11,7 +11,7 @@ from pathlib import Path
 
 from complaints_shared.contracts.schemas import export_schemas
 from complaints_shared.logging import configure_logging
-from complaints_shared.plugins import installed_plugins, service_factories
+from complaints_shared.plugins import commands, installed_plugins, service_factories
 from complaints_shared.runtime.host import Host
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.runtime.specs import export_api_documents
@@ -103,26 +103,31 @@ def schemas(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="complaints", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+    subcommands = parser.add_subparsers(dest="command", required=True)
 
-    p_up = commands.add_parser("up", help=up.__doc__)
+    p_up = subcommands.add_parser("up", help=up.__doc__)
     p_up.add_argument("--data-dir", help="folder for NATS and SQLite data (default ./data)")
     p_up.add_argument("--host", help="HTTP address (default 127.0.0.1)")
     p_up.add_argument("--port", type=int, help="HTTP port (default 8000)")
     p_up.set_defaults(func=up)
 
-    p_run = commands.add_parser("run", help=run.__doc__)
+    p_run = subcommands.add_parser("run", help=run.__doc__)
     p_run.add_argument("service", help="intake, deadlines, letters, learning or reporting")
     p_run.set_defaults(func=run)
 
-    p_plugins = commands.add_parser("plugins", help=plugins.__doc__)
+    p_plugins = subcommands.add_parser("plugins", help=plugins.__doc__)
     p_plugins.add_argument("--json", action="store_true")
     p_plugins.set_defaults(func=plugins)
 
-    p_schemas = commands.add_parser("schemas", help=schemas.__doc__)
+    p_schemas = subcommands.add_parser("schemas", help=schemas.__doc__)
     p_schemas.add_argument("--root", default=".", help="the repository's root folder")
     p_schemas.add_argument("--check", action="store_true")
     p_schemas.set_defaults(func=schemas)
+
+    for name, command in commands().items():  # contributed by installed services
+        p_plugin = subcommands.add_parser(name, help=command.help)
+        command.add_arguments(p_plugin)
+        p_plugin.set_defaults(func=command.run)
 
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,183 @@
+"""Historical import: case histories from an old system, replayed through the lifecycle.
+
+``complaints import FILE`` reads JSON Lines, one case history per line (see
+``ImportLine``; the JSON Schema is ``services/intake/import/import-line.schema.json``
+and an example sits beside it). Every line is validated whole before anything is
+written; an accepted line is replayed through the same lifecycle actions as the
+API, with its original dates, in one transaction, so every other service sees it
+as it happened. A reference already present is skipped, so re-running an import
+imports nothing twice. Bad lines are reported (line, field, reason) and the good
+ones still go in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import operator
+import sys
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, time
+from functools import reduce
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from sqlalchemy import select
+
+from complaints_intake import lifecycle
+from complaints_intake.models import Case
+from complaints_intake.recording import log_case, record
+from complaints_intake.schemas import NewComplaint
+from complaints_intake.service import create
+from complaints_shared.calendar import WorkingDayCalendar
+from complaints_shared.procedures import procedure
+from complaints_shared.service import Service
+from complaints_shared.settings import Settings
+
+ACTOR = "historical-import"
+
+
+def _step_model(action: lifecycle.Action) -> type[BaseModel]:
+    return create_model(
+        f"{action.command.__name__}Step",
+        __base__=action.command,
+        action=(Literal[action.name], ...),  # type: ignore[valid-type]
+        actor=(str, Field(default=ACTOR, max_length=200)),
+    )
+
+
+STEP_MODELS = {name: _step_model(action) for name, action in lifecycle.ACTIONS.items()}
+# One step of a history: any lifecycle action, told apart by its "action" field.
+ImportStep = Annotated[reduce(operator.or_, STEP_MODELS.values()), Field(discriminator="action")]
+
+
+class ImportLine(BaseModel):
+    """One case history: the complaint as received, then its dated steps in order."""
+
+    model_config = ConfigDict(extra="forbid", title="Complaint history (one JSON line)")
+
+    reference: str = Field(
+        pattern=r"^[A-Za-z0-9/_-]{1,32}$",
+        description="The old system's reference, kept; a reference already present is skipped.",
+    )
+    complaint: NewComplaint
+    steps: list[ImportStep] = Field(default_factory=list, max_length=200)
+
+
+LINE = TypeAdapter(ImportLine)
+
+
+@dataclass
+class Report:
+    imported: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def error(self, line: int, where: str, reason: str) -> None:
+        self.errors.append({"line": line, "field": where, "reason": reason})
+
+
+def _noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=UTC)
+
+
+def _step_date(step: BaseModel) -> date:
+    return next(v for v in step.model_dump().values() if isinstance(v, date))
+
+
+async def import_lines(service: Service, lines: list[str]) -> Report:
+    """Validate and replay each line; return what went in, what was skipped, what failed."""
+    report = Report()
+    calendar = WorkingDayCalendar()
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            line = LINE.validate_json(text)
+        except ValidationError as invalid:
+            for error in invalid.errors(include_url=False):
+                where = ".".join(str(part) for part in error["loc"]) or "(line)"
+                report.error(number, where, error["msg"])
+            continue
+        if line.complaint.directorate not in service.settings.directorates:
+            report.error(number, "complaint.directorate", "unknown directorate")
+            continue
+        async with service.db.transaction() as session:
+            if await session.scalar(select(Case.id).where(Case.reference == line.reference)):
+                report.skipped.append(line.reference)
+                continue
+        try:
+            async with service.db.transaction() as session:
+                case = await log_case(
+                    service,
+                    session,
+                    line.complaint,
+                    ACTOR,
+                    reference=line.reference,
+                    imported=True,
+                    occurred_at=_noon(line.complaint.received_on),
+                )
+                context = lifecycle.Context(procedure(case.procedure), calendar)
+                for index, step in enumerate(line.steps):
+                    action = lifecycle.ACTIONS[step.action]
+                    command = action.command.model_validate(
+                        step.model_dump(exclude={"action", "actor"})
+                    )
+                    try:
+                        payload = lifecycle.perform(action, case, command, context)
+                    except lifecycle.InvalidField as invalid:
+                        where = f"steps.{index}.{step.action}.{invalid.field}"
+                        raise _LineError(where, str(invalid)) from None
+                    except lifecycle.Refused as refused:
+                        raise _LineError(f"steps.{index}.action", str(refused)) from None
+                    await record(
+                        service,
+                        session,
+                        case,
+                        action.name,
+                        payload,
+                        step.actor,
+                        occurred_at=_noon(_step_date(command)),
+                    )
+        except _LineError as error:
+            report.error(number, error.where, error.reason)
+            continue
+        report.imported.append(line.reference)
+    return report
+
+
+class _LineError(Exception):
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(reason)
+        self.where, self.reason = where, reason
+
+
+class ImportCommand:
+    """``complaints import FILE``: load case histories from an old system."""
+
+    help = "import case histories (JSON Lines) from an old system"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("file", type=Path, help="JSON Lines, one case history per line")
+
+    def run(self, args: argparse.Namespace) -> int:
+        settings = Settings()
+        service = create(settings)
+
+        async def go() -> Report:
+            await service.prepare()
+            try:
+                return await import_lines(service, args.file.read_text().splitlines())
+            finally:
+                await service.db.dispose()
+
+        report = asyncio.run(go())
+        print(json.dumps({**asdict(report), "imported_count": len(report.imported)}, indent=2))
+        if report.errors:
+            print(f"{len(report.errors)} problem(s) in {args.file}", file=sys.stderr)
+        return 1 if report.errors else 0
+
+
+command = ImportCommand()

@@ -1,0 +1,130 @@
+"""Historical import: a mixed file, bad lines reported, good lines replayed, nothing twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from complaints_intake.importing import LINE, import_lines
+from complaints_intake.service import create
+from complaints_shared.settings import Settings
+from complaints_shared.testing.harness import eventually, running
+
+IMPORT_DIR = Path(__file__).resolve().parents[1] / "import"
+EXAMPLE = IMPORT_DIR / "example.jsonl"
+
+
+def line(reference: str, steps: list[dict], **complaint) -> str:
+    body = {
+        "directorate": "adults",
+        "received_on": "2019-06-03",
+        "channel": "letter",
+        "complainant": {"name": "Joan Whitfield"},
+        "summary": "Carers late.",
+        **complaint,
+    }
+    return json.dumps({"reference": reference, "complaint": body, "steps": steps})
+
+
+ACCEPT = {"action": "triage", "decision": "accepted", "decided_on": "2019-06-04"}
+RESPOND = {"action": "response", "outcome": "upheld", "responded_on": "2019-07-01"}
+
+
+async def test_a_mixed_file_imports_the_good_lines_and_names_each_bad_one(
+    settings: Settings,
+) -> None:
+    service = create(settings)
+    lines = [
+        line("OLD-1", [ACCEPT, RESPOND]),
+        "{not json",
+        line("OLD-2", [ACCEPT], channel="pigeon"),
+        line("OLD-3", [RESPOND]),  # responded before it was triaged
+        line("OLD-4", [{"action": "teleport", "on": "2019-06-04"}]),
+        line("OLD-5", [ACCEPT, {**RESPOND, "responded_on": "2019-05-01"}]),
+        "",
+        line("OLD-1", [ACCEPT]),  # already imported above
+        line("OLD-6", [], directorate="parks"),
+    ]
+    async with running(settings, service) as suite:
+        report = await import_lines(service, lines)
+        assert report.imported == ["OLD-1"]
+        assert report.skipped == ["OLD-1"]
+        errors = {(e["line"], e["field"]) for e in report.errors}
+        assert (2, "(line)") in errors
+        assert (3, "complaint.channel") in errors
+        assert (4, "steps.0.action") in errors
+        assert (5, "steps.0") in errors
+        assert (6, "steps.1.response.responded_on") in errors
+        assert (9, "complaint.directorate") in errors
+        refused = next(e for e in report.errors if e["line"] == 4)
+        assert "it is received" in refused["reason"]
+
+        cases = (await suite.http.get("/api/v1/complaints")).json()
+        assert [c["reference"] for c in cases] == ["OLD-1"]  # no half-imported OLD-3 or OLD-5
+        [case] = cases
+        assert (case["status"], case["outcome"]) == ("responded", "upheld")
+        history = (await suite.http.get(f"/api/v1/complaints/{case['id']}/history")).json()
+        assert [h["action"] for h in history] == ["received", "triage", "response"]
+        assert {h["actor"] for h in history} == {"historical-import"}
+
+        subject = f"complaints.{settings.organisation}.adults.case.>"
+        events = await eventually(lambda: _at_least(suite.events(subject), 3))
+        assert [e.type for e in events] == ["case.received", "case.triaged", "case.responded"]
+        assert [e.occurred_at.date().isoformat() for e in events] == [
+            "2019-06-03",
+            "2019-06-04",
+            "2019-07-01",
+        ]
+        assert events[0].payload["imported"] is True
+
+        again = await import_lines(service, lines)
+        assert again.imported == [] and again.skipped == ["OLD-1", "OLD-1"]
+
+
+async def test_the_example_file_imports_cleanly(settings: Settings) -> None:
+    service = create(settings)
+    async with running(settings, service) as suite:
+        report = await import_lines(service, EXAMPLE.read_text().splitlines())
+        assert report.errors == []
+        assert report.imported == ["ASC/2019/0142", "CSC/2019/0031", "ASC/2019/0177"]
+        cases = {c["reference"]: c for c in (await suite.http.get("/api/v1/complaints")).json()}
+        assert cases["ASC/2019/0142"]["ombudsman"]["decision"] == "not_investigated"
+        assert cases["CSC/2019/0031"]["stage"] == 2
+        assert cases["ASC/2019/0177"]["triage"]["reason"] == "self_funder"
+
+
+def test_the_published_schema_is_current() -> None:
+    published = json.loads((IMPORT_DIR / "import-line.schema.json").read_text())
+    assert published == LINE.json_schema(), "regenerate services/intake/import/*.schema.json"
+
+
+def test_the_command_reports_and_exits_nonzero_on_bad_lines(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(EXAMPLE.read_text() + "{not json\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTS_")}
+    env["COMPLAINTS_DATA_DIR"] = str(tmp_path)
+    command = [str(Path(sys.executable).parent / "complaints"), "import"]
+    result = subprocess.run(
+        [*command, str(bad)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["imported_count"] == 3
+    assert report["errors"][0]["line"] == 4
+    rerun = subprocess.run(
+        [*command, str(EXAMPLE)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["skipped"] == [
+        "ASC/2019/0142",
+        "CSC/2019/0031",
+        "ASC/2019/0177",
+    ]
+
+
+async def _at_least(pending, n: int):
+    found = await pending
+    return found if len(found) >= n else None
