@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from complaints_shared.taxonomy import DEFAULT_SUBJECTS
+
 SLUG = r"^[a-z0-9_-]+$"
 
 
@@ -48,6 +50,10 @@ class Settings(BaseSettings):
     complaints_team: str = "Customer Relations Team"
     directorates: dict[str, DirectorateConfig] = Field(
         default_factory=lambda: dict(DEFAULT_DIRECTORATES)
+    )
+    subjects: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: dict(DEFAULT_SUBJECTS),
+        description="Each directorate's complaint subjects (the primary area of concern).",
     )
     scope: str = Field(
         default="*",

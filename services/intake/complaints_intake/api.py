@@ -97,7 +97,10 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
                     case = await _case(session, earlier.case_id)
                     view = ComplaintView.model_validate(case).model_dump(mode="json")
                     return JSONResponse(view, status_code=status.HTTP_200_OK)
-            case = await log_case(service, session, complaint, actor)
+            try:
+                case = await log_case(service, session, complaint, actor)
+            except lifecycle.InvalidField as invalid:
+                raise field_error(invalid.field, str(invalid)) from None
             if idempotency_key is not None:
                 session.add(
                     IdempotencyKey(key=idempotency_key, request_hash=request_hash, case_id=case.id)
@@ -156,6 +159,13 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
                 .order_by(HistoryEntry.seq)
             )
             return list(await session.scalars(query))
+
+    @router.get("/api/v1/subjects", tags=["complaints"])
+    async def subjects(directorate: str) -> list[str]:
+        """The subjects a directorate's complaints are classified by (configurable)."""
+        if directorate not in service.settings.directorates:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no directorate {directorate!r}")
+        return list(service.settings.subjects.get(directorate, ()))
 
     for action in lifecycle.ACTIONS.values():
         _add_action_route(service, calendar, action)

@@ -110,15 +110,18 @@ async def import_lines(service: Service, lines: list[str]) -> Report:
                 continue
         try:
             async with service.db.transaction() as session:
-                case = await log_case(
-                    service,
-                    session,
-                    line.complaint,
-                    ACTOR,
-                    reference=line.reference,
-                    imported=True,
-                    occurred_at=_noon(line.complaint.received_on),
-                )
+                try:
+                    case = await log_case(
+                        service,
+                        session,
+                        line.complaint,
+                        ACTOR,
+                        reference=line.reference,
+                        imported=True,
+                        occurred_at=_noon(line.complaint.received_on),
+                    )
+                except lifecycle.InvalidField as invalid:
+                    raise _LineError(f"complaint.{invalid.field}", str(invalid)) from None
                 context = lifecycle.Context(procedure(case.procedure), calendar)
                 for index, step in enumerate(line.steps):
                     action = lifecycle.ACTIONS[step.action]

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from complaints_intake.lifecycle import InvalidField
 from complaints_intake.models import Case, Equalities, HistoryEntry
 from complaints_intake.references import next_reference
 from complaints_intake.schemas import NewComplaint
@@ -57,8 +58,20 @@ async def log_case(
     imported: bool = False,
     occurred_at=None,
 ) -> Case:
-    """Create the case (and its equalities record) and announce it as received."""
+    """Create the case (and its equalities record) and announce it as received.
+
+    Raises :class:`InvalidField` for a subject outside the directorate's taxonomy.
+    """
     directorate = service.settings.directorate(complaint.directorate)
+    allowed = service.settings.subjects.get(complaint.directorate, ())
+    chosen = [("primary_subject", complaint.primary_subject)] + [
+        (f"other_subjects.{i}", subject) for i, subject in enumerate(complaint.other_subjects)
+    ]
+    for field, subject in chosen:
+        if subject is not None and subject not in allowed:
+            raise InvalidField(
+                field, f"{subject!r} is not a {complaint.directorate} subject; see /api/v1/subjects"
+            )
     fields = complaint.model_dump(exclude={"service_user", "complainant"})
     case = Case(
         id=uuid.uuid4(),

@@ -14,7 +14,6 @@ BASE = {
     "relationship": "parent",
     "summary": "Contact arrangements were changed without telling us.",
     "service_user": {"name": "Child A", "gender": "female", "age_band": "10-15"},
-    "primary_subject": "Communication",
     "advocacy_offered": True,
 }
 
@@ -322,3 +321,29 @@ async def test_compliments_are_logged_with_who_they_praise(settings: Settings) -
 async def _all(pending, n: int):
     found = await pending
     return found if len(found) >= n else None
+
+
+async def test_subjects_come_from_the_directorates_taxonomy(settings: Settings) -> None:
+    async with running(settings, create(settings)) as suite:
+        adults = await suite.http.get("/api/v1/subjects", params={"directorate": "adults"})
+        assert "Financial / cost issues" in adults.json()
+        await Case.log(
+            suite,
+            directorate="adults",
+            primary_subject="Financial / cost issues",
+            other_subjects=["Communication"],
+        )
+        wrong = await suite.http.post(
+            "/api/v1/complaints",
+            json={
+                **BASE,
+                "directorate": "childrens",
+                "primary_subject": "Attitude of staff",
+                "other_subjects": ["Financial / cost issues"],
+            },
+        )
+        assert wrong.status_code == 422
+        assert wrong.json()["detail"][0]["loc"] == ["body", "other_subjects", "0"]
+        assert (
+            await suite.http.get("/api/v1/subjects", params={"directorate": "x"})
+        ).status_code == 404
