@@ -15,6 +15,7 @@ from fastapi import Header, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake import lifecycle
@@ -62,6 +63,20 @@ async def _case(session: AsyncSession, case_id: uuid.UUID, lock: bool = False) -
 def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
     router = service.http
 
+    async def _earlier_creation(key: str, request_hash: str) -> JSONResponse | None:
+        """The case an earlier request with this Idempotency-Key made (200), if any."""
+        async with service.db.transaction() as session:
+            earlier = await session.get(IdempotencyKey, key)
+            if earlier is None:
+                return None
+            if earlier.request_hash != request_hash:
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT,
+                    "this Idempotency-Key was used for a different complaint",
+                )
+            view = ComplaintView.model_validate(await _case(session, earlier.case_id))
+        return JSONResponse(view.model_dump(mode="json"), status_code=status.HTTP_200_OK)
+
     @router.post(
         "/api/v1/complaints",
         status_code=status.HTTP_201_CREATED,
@@ -85,26 +100,30 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         if complaint.received_on > today_in_england():
             raise field_error("received_on", "cannot be in the future")
         request_hash = hashlib.sha256(complaint.model_dump_json().encode()).hexdigest()
-        async with service.db.transaction() as session:
-            if idempotency_key is not None:
-                earlier = await session.get(IdempotencyKey, idempotency_key, with_for_update=True)
-                if earlier is not None:
-                    if earlier.request_hash != request_hash:
-                        raise HTTPException(
-                            status.HTTP_409_CONFLICT,
-                            "this Idempotency-Key was used for a different complaint",
+        if idempotency_key is not None and (
+            earlier := await _earlier_creation(idempotency_key, request_hash)
+        ):
+            return earlier
+        try:
+            async with service.db.transaction() as session:
+                try:
+                    case = await log_case(service, session, complaint, actor)
+                except lifecycle.InvalidField as invalid:
+                    raise field_error(invalid.field, str(invalid)) from None
+                if idempotency_key is not None:
+                    session.add(
+                        IdempotencyKey(
+                            key=idempotency_key, request_hash=request_hash, case_id=case.id
                         )
-                    case = await _case(session, earlier.case_id)
-                    view = ComplaintView.model_validate(case).model_dump(mode="json")
-                    return JSONResponse(view, status_code=status.HTTP_200_OK)
-            try:
-                case = await log_case(service, session, complaint, actor)
-            except lifecycle.InvalidField as invalid:
-                raise field_error(invalid.field, str(invalid)) from None
-            if idempotency_key is not None:
-                session.add(
-                    IdempotencyKey(key=idempotency_key, request_hash=request_hash, case_id=case.id)
-                )
+                    )
+        except IntegrityError:
+            # A concurrent request with the same key committed first: answer with its case.
+            if idempotency_key is None:
+                raise
+            earlier = await _earlier_creation(idempotency_key, request_hash)
+            if earlier is None:
+                raise
+            return earlier
         service.outbox.wake()
         return case
 

@@ -130,7 +130,11 @@ async def test_listing_filters_by_directorate_and_status(settings: Settings) -> 
     async with running(settings, create(settings)) as suite:
         adult = await log(suite)
         await accept(suite, adult)
-        await log(suite, directorate="corporate")
+        corporate = await log(suite, directorate="corporate")
+        await suite.http.post(
+            f"/api/v1/complaints/{corporate['id']}/allocate",
+            json={"officer": "Pat Lee", "allocated_on": "2026-04-03"},
+        )
         await suite.http.post(
             f"/api/v1/complaints/{adult['id']}/response",
             json={"outcome": "upheld", "responded_on": "2026-04-20"},
@@ -143,3 +147,6 @@ async def test_listing_filters_by_directorate_and_status(settings: Settings) -> 
         assert await listed() == ["ASC-2026-00001", "CORP-2026-00001"]
         assert await listed(directorate="corporate") == ["CORP-2026-00001"]
         assert await listed(status="responded") == ["ASC-2026-00001"]
+        assert await listed(officer="Pat Lee") == ["CORP-2026-00001"]
+        assert await listed(stage=1) == ["ASC-2026-00001", "CORP-2026-00001"]
+        assert await listed(stage=2) == []

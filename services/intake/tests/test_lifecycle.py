@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from complaints_intake.service import create
 from complaints_shared.settings import Settings
 from complaints_shared.testing.harness import Running, eventually, running
@@ -292,8 +294,19 @@ async def test_a_retried_creation_makes_one_case(settings: Settings) -> None:
         )
         assert other.status_code == 409
         assert len((await suite.http.get("/api/v1/complaints")).json()) == 1
+        racing_key = {"Idempotency-Key": "intake-form-race"}
+        raced = await asyncio.gather(
+            *(
+                suite.http.post("/api/v1/complaints", json=body, headers=racing_key)
+                for _ in range(4)
+            )
+        )
+        assert [r.status_code for r in raced].count(201) == 1
+        assert {r.status_code for r in raced} <= {200, 201}
+        assert len({r.json()["id"] for r in raced}) == 1
+        assert len((await suite.http.get("/api/v1/complaints")).json()) == 2
         subject = f"complaints.{settings.organisation}.adults.case.received.v1"
-        assert len(await eventually(lambda: suite.events(subject))) == 1
+        assert len(await eventually(lambda: _all(suite.events(subject), 2))) == 2
 
 
 async def test_compliments_are_logged_with_who_they_praise(settings: Settings) -> None:
