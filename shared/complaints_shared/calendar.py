@@ -13,15 +13,21 @@ because the deadlines service recalculates many dates at once.
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left
+from calendar import monthrange
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays
 
 from complaints_shared.contracts.events import SkippedDay
+
+if TYPE_CHECKING:
+    from complaints_shared.settings import Settings
 
 LONDON = ZoneInfo("Europe/London")
 FIRST_YEAR = 1990
@@ -96,6 +102,29 @@ class WorkingDayCalendar:
         self._check(low)
         return low
 
+    def subtract(self, day: date, working_days: int) -> date:
+        """The ``working_days``-th working day strictly before ``day`` (``day`` if 0)."""
+        if working_days < 0:
+            raise ValueError(f"working_days must not be negative, got {working_days}")
+        self._check(day)
+        if working_days == 0:
+            return day
+        target = self._working_before(day) - working_days  # working days before the answer
+        low, high = day - timedelta(days=working_days * 2 + 14), day
+        while self._working_before(low) > target:
+            low -= timedelta(days=working_days * 2 + 14)
+        # Largest d with working days before d == target and d a working day.
+        while low < high:
+            middle = low + (high - low + timedelta(days=1)) // 2
+            if self._working_before(middle) <= target:
+                low = middle
+            else:
+                high = middle - timedelta(days=1)
+        while not self.is_working_day(low):
+            low -= timedelta(days=1)
+        self._check(low)
+        return low
+
     def between(self, start: date, end: date) -> int:
         """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
         self._check(start)
@@ -115,3 +144,31 @@ class WorkingDayCalendar:
 def today_in_england() -> date:
     """Today's date in England, whatever the server's time zone (statutory days are local)."""
     return datetime.now(LONDON).date()
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day ``months`` calendar months later (the month's last day if it is shorter)."""
+    year, month = divmod(start.year * 12 + start.month - 1 + months, 12)
+    return date(year, month + 1, min(start.day, monthrange(year, month + 1)[1]))
+
+
+def parse_bank_holidays(data: object, division: str = "england-and-wales") -> dict[date, str]:
+    """Holidays from a decoded GOV.UK ``bank-holidays.json`` document, for one division."""
+    try:
+        events = data[division]["events"]  # type: ignore[index]
+        return {date.fromisoformat(event["date"]): str(event["title"]) for event in events}
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"not a GOV.UK bank-holidays document with {division!r} events ({error})"
+        ) from None
+
+
+def organisation_calendar(
+    settings: Settings, organisation: str | None = None
+) -> WorkingDayCalendar:
+    """The calendar configuration gives an organisation: bank holidays, announced
+    holidays from ``bank_holidays_file``, and its closure days."""
+    extra = dict(settings.closures.get(organisation or settings.organisation, {}))
+    if settings.bank_holidays_file is not None:
+        extra.update(parse_bank_holidays(json.loads(settings.bank_holidays_file.read_text())))
+    return WorkingDayCalendar(extra)

@@ -20,8 +20,10 @@ GROUPS = {
     SERVICES_GROUP: "services: create(settings) -> Service",
     "complaints.procedures": "procedures: a complaints_shared.procedures.Procedure",
     "complaints.commands": "commands: extra `complaints` subcommands (add_arguments, run)",
+    "complaints.documents": "documents: () -> {repo path: JSON document} to publish and check",
 }
 COMMANDS_GROUP = "complaints.commands"
+DOCUMENTS_GROUP = "complaints.documents"
 
 ServiceFactory = Callable[["Settings"], "Service"]
 
@@ -57,6 +59,14 @@ def installed_plugins() -> list[Plugin]:
 def commands() -> dict[str, object]:
     """Subcommands that installed distributions add to ``complaints``, by name."""
     return {entry.name: entry.load() for entry in entry_points(group=COMMANDS_GROUP)}
+
+
+def published_documents() -> dict[str, dict]:
+    """Documents installed distributions publish in the repository, by path from its root."""
+    documents: dict[str, dict] = {}
+    for entry in entry_points(group=DOCUMENTS_GROUP):
+        documents.update(entry.load()())
+    return documents
 
 
 def service_factories(names: list[str] | None = None) -> dict[str, ServiceFactory]:

@@ -27,7 +27,11 @@ class Step(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: DeadlineKind
-    working_days: int = Field(ge=1)
+    working_days: int = Field(default=0, ge=0)
+    calendar_months: int = Field(default=0, ge=0, description="For month-based limits instead.")
+    reminder_days: int | None = Field(
+        default=None, ge=0, description="Working days before it is due to remind (default: config)."
+    )
     counts_from: DeadlineKind | str = Field(
         default=STAGE_START,
         description="'stage_start' (the day the stage began), or another step of the stage",
@@ -39,6 +43,8 @@ class Step(BaseModel):
 
     @model_validator(mode="after")
     def _cap_above_timescale(self) -> Step:
+        if (self.working_days > 0) == (self.calendar_months > 0):
+            raise ValueError(f"{self.kind}: give working_days or calendar_months, not both")
         if self.extendable_to is not None and self.extendable_to < self.working_days:
             raise ValueError(f"{self.kind}: extendable_to is below its {self.working_days} days")
         return self
@@ -107,6 +113,13 @@ ADULTS = Procedure(
                     extendable_to=129,
                     rule="Respond within the council's local target of 20 working days of "
                     "receipt (statutory limit 6 months, 2009 Regulations reg. 14(2))",
+                ),
+                Step(
+                    kind=DeadlineKind.STATUTORY_LIMIT,
+                    calendar_months=6,
+                    reminder_days=20,
+                    rule="Respond within the relevant period of 6 months from receipt unless a "
+                    "longer period is agreed (2009 Regulations reg. 14(2)(b))",
                 ),
             ),
         ),
@@ -241,9 +254,36 @@ def installed_procedures() -> dict[str, Procedure]:
     return found
 
 
-def procedure(name: str) -> Procedure:
-    """The installed procedure called ``name``, or a LookupError naming those there are."""
-    procedures = installed_procedures()
+def configured_procedures(
+    extra: tuple[Procedure, ...] = (), overrides: dict[str, dict[str, int]] | None = None
+) -> dict[str, Procedure]:
+    """Installed procedures, plus a council's own, with its timescale overrides applied.
+
+    ``overrides`` maps a procedure to ``{"<stage>.<step>": working_days}``, e.g.
+    ``{"adults": {"1.response": 25}}`` for a 25-day local target. An override that
+    names no existing step is an error, not a silent no-op.
+    """
+    procedures = {**installed_procedures(), **{p.name: p for p in extra}}
+    for name, changes in (overrides or {}).items():
+        if name not in procedures:
+            raise LookupError(f"override for unknown procedure {name!r}")
+        data = procedures[name].model_dump()
+        for key, working_days in changes.items():
+            stage_number, _, kind = key.partition(".")
+            try:
+                stage = data["stages"][int(stage_number) - 1]
+                step = next(s for s in stage["steps"] if s["kind"] == kind)
+            except (ValueError, IndexError, StopIteration):
+                raise LookupError(f"override {name} {key!r}: no such stage and step") from None
+            step["working_days"] = working_days
+            step["rule"] += f" (overridden by the council: {working_days} working days)"
+        procedures[name] = Procedure.model_validate(data)
+    return procedures
+
+
+def procedure(name: str, procedures: dict[str, Procedure] | None = None) -> Procedure:
+    """The procedure called ``name``, or a LookupError naming those there are."""
+    procedures = installed_procedures() if procedures is None else procedures
     try:
         return procedures[name]
     except KeyError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -42,7 +42,9 @@ class Service:
         self.bus = NatsRouter()
         self.http = APIRouter()
         self.consumers: list[EventConsumer] = []
-        self._relay: asyncio.Task[None] | None = None
+        self._startup: list[Callable[[], Awaitable[None]]] = []
+        self._background: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
         self._broker: NatsBroker | None = None
 
     def on(self, model: type[EventPayload]) -> Callable[[Handler], Handler]:
@@ -72,26 +74,45 @@ class Service:
         """Stage ``envelope`` in this service's outbox, inside ``session``'s transaction."""
         await self.outbox.stage(session, envelope)
 
-    async def prepare(self) -> None:
-        """Create this service's schema and tables (before any traffic)."""
-        await self.db.create_schema()
+    def on_startup(self, step: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """Run ``step`` once the tables exist, before traffic (retried until it succeeds)."""
+        self._startup.append(step)
+        return step
 
-    def start_relay(self, broker: NatsBroker) -> None:
-        """Start publishing this service's outbox on ``broker``."""
+    def background(self, task: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """Run ``task`` for as long as the service runs, beside the outbox relay."""
+        self._background.append(task)
+        return task
+
+    async def prepare(self) -> None:
+        """Create this service's schema and tables, then run its start-up steps."""
+        await self.db.create_schema()
+        for step in self._startup:
+            await step()
+
+    def start(self, broker: NatsBroker) -> None:
+        """Start publishing this service's outbox on ``broker``, and its background tasks."""
         self._broker = broker
 
         async def publish(envelope: Envelope, stream: str) -> None:
             await publish_to_stream(broker, envelope, stream)
 
-        self._relay = asyncio.create_task(
-            self.outbox.relay(self.db, publish), name=f"{self.name}-outbox-relay"
-        )
+        self._tasks = [
+            asyncio.create_task(
+                self.outbox.relay(self.db, publish), name=f"{self.name}-outbox-relay"
+            ),
+            *(
+                asyncio.create_task(task(), name=f"{self.name}-{task.__name__}")
+                for task in self._background
+            ),
+        ]
 
     async def stop(self) -> None:
-        if self._relay is not None:
-            self._relay.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._relay
+                await task
         await self.db.dispose()
 
     async def readiness(self) -> dict[str, Any]:
@@ -99,6 +120,6 @@ class Service:
         checks = {
             "database": await self.db.ping(),
             "bus": self._broker is not None and await self._broker.ping(timeout=0.2),
-            "outbox_relay": self._relay is not None and not self._relay.done(),
+            "background_tasks": bool(self._tasks) and not any(t.done() for t in self._tasks),
         }
         return {"ready": all(checks.values()), **checks}

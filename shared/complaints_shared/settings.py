@@ -7,11 +7,13 @@ Nested values are JSON, e.g. ``COMPLAINTS_DIRECTORATES='{"adults": {...}}'``.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from complaints_shared.procedures import Procedure, configured_procedures
 from complaints_shared.taxonomy import DEFAULT_SUBJECTS
 
 SLUG = r"^[a-z0-9_-]+$"
@@ -55,6 +57,22 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_SUBJECTS),
         description="Each directorate's complaint subjects (the primary area of concern).",
     )
+    procedures: tuple[Procedure, ...] = Field(
+        default=(), description="A council's own procedures (JSON), beside the installed ones."
+    )
+    procedure_overrides: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description='Timescale overrides, e.g. {"adults": {"1.response": 25}}.',
+    )
+    closures: dict[str, dict[date, str]] = Field(
+        default_factory=dict,
+        description="Closure days by organisation: {org: {date: reason}}.",
+    )
+    bank_holidays_file: Path | None = Field(
+        default=None, description="Announced holidays in GOV.UK's bank-holidays.json format."
+    )
+    reminder_days: int = Field(default=2, ge=0, description="Remind this many working days ahead.")
+    timer_poll_seconds: float = Field(default=1.0, gt=0)
     scope: str = Field(
         default="*",
         pattern=r"^(\*|[a-z0-9_-]+)$",
@@ -88,6 +106,10 @@ class Settings(BaseSettings):
         if self.database_url is None:
             return f"sqlite+aiosqlite:///{self.data_dir.resolve() / service}.db"
         return self.database_url.replace("{service}", service)
+
+    def configured_procedures(self) -> dict[str, Procedure]:
+        """The procedures this deployment uses: installed, the council's own, overridden."""
+        return configured_procedures(self.procedures, self.procedure_overrides)
 
     def directorate(self, slug: str) -> DirectorateConfig:
         try:

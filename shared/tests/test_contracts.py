@@ -443,9 +443,8 @@ def test_each_event_lives_in_exactly_its_stream(key: tuple[str, int]):
         assert [s.name for s in STREAMS if covered(subject, s)] == [stream.name], subject
     # A consumer's filter stays inside the stream too.
     model = EVENT_TYPES[key]
-    for pattern in stream.subjects:
-        assert overlap(pattern, subscription_subject(model))
-        assert overlap(pattern, subscription_subject(model, "demo", "adults"))
+    for subject in (subscription_subject(model), subscription_subject(model, "demo", "adults")):
+        assert any(overlap(pattern, subject) for pattern in stream.subjects), subject
 
 
 def test_stream_for_known_aggregates():

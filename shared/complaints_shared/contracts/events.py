@@ -146,6 +146,9 @@ class DeadlineScheduled(EventPayload):
     working_days: int
     rule: str
     skipped: tuple[SkippedDay, ...] = ()
+    stage: int = 1
+    calendar_months: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 class DeadlineMet(EventPayload):
@@ -158,6 +161,85 @@ class DeadlineMet(EventPayload):
     kind: DeadlineKind
     met_on: date
     on_time: bool
+    stage: int = 1
+
+
+class DeadlineRescheduled(EventPayload):
+    """A due date moved: an extension, a restarted clock, a calendar change, a step's actual date."""
+
+    event_type: ClassVar[str] = "deadline.rescheduled"
+    schema_version: ClassVar[int] = 1
+
+    deadline_id: uuid.UUID
+    kind: DeadlineKind
+    stage: int
+    old_due_on: date
+    new_due_on: date
+    reason: str
+
+
+class DeadlinePaused(EventPayload):
+    """The case's clock stopped: the deadline waits, and will move by the days paused."""
+
+    event_type: ClassVar[str] = "deadline.paused"
+    schema_version: ClassVar[int] = 1
+
+    deadline_id: uuid.UUID
+    kind: DeadlineKind
+    stage: int
+    paused_on: date
+    reason: str
+
+
+class DeadlineReminder(EventPayload):
+    """A deadline is close: ``working_days_left`` working days remain."""
+
+    event_type: ClassVar[str] = "deadline.reminder"
+    schema_version: ClassVar[int] = 1
+
+    deadline_id: uuid.UUID
+    kind: DeadlineKind
+    stage: int
+    due_on: date
+    working_days_left: int
+
+
+class DeadlineBreached(EventPayload):
+    """The due day ended and the step had not happened."""
+
+    event_type: ClassVar[str] = "deadline.breached"
+    schema_version: ClassVar[int] = 1
+
+    deadline_id: uuid.UUID
+    kind: DeadlineKind
+    stage: int
+    due_on: date
+
+
+class DeadlineCancelled(EventPayload):
+    """The step will not happen (withdrawn, closed, not accepted at triage)."""
+
+    event_type: ClassVar[str] = "deadline.cancelled"
+    schema_version: ClassVar[int] = 1
+
+    deadline_id: uuid.UUID
+    kind: DeadlineKind
+    stage: int
+    cancelled_on: date
+    reason: str
+
+
+class CalendarChanged(EventPayload):
+    """A non-working day was added or removed; open deadlines it affects were moved."""
+
+    event_type: ClassVar[str] = "calendar.changed"
+    schema_version: ClassVar[int] = 1
+
+    day: date
+    change: Literal["added", "removed"]
+    reason: str
+    source: str
+    deadlines_moved: int
 
 
 class LetterIssued(EventPayload):
@@ -374,6 +456,12 @@ PAYLOADS: tuple[type[EventPayload], ...] = (
     ComplimentReceived,
     DeadlineScheduled,
     DeadlineMet,
+    DeadlineRescheduled,
+    DeadlinePaused,
+    DeadlineReminder,
+    DeadlineBreached,
+    DeadlineCancelled,
+    CalendarChanged,
     LetterIssued,
 )
 

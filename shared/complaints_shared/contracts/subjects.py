@@ -26,7 +26,10 @@ class StreamSpec:
 
 CASES = StreamSpec("COMPLAINTS_CASES", ("complaints.*.*.case.>",), "intake", "Case lifecycle")
 DEADLINES = StreamSpec(
-    "COMPLAINTS_DEADLINES", ("complaints.*.*.deadline.>",), "deadlines", "Deadline timers"
+    "COMPLAINTS_DEADLINES",
+    ("complaints.*.*.deadline.>", "complaints.*.*.calendar.>"),
+    "deadlines",
+    "Deadline timers and the working-day calendar",
 )
 COMPLIMENTS = StreamSpec(
     "COMPLAINTS_COMPLIMENTS", ("complaints.*.*.compliment.>",), "intake", "Compliments"
@@ -45,6 +48,7 @@ _BY_AGGREGATE = {
     "case": CASES,
     "compliment": COMPLIMENTS,
     "deadline": DEADLINES,
+    "calendar": DEADLINES,
     "letter": LETTERS,
 }
 

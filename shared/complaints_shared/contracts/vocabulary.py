@@ -38,6 +38,8 @@ class DeadlineKind(StrEnum):
     RESPONSE = "response"
     PANEL = "panel"
     PANEL_REPORT = "panel_report"
+    STATUTORY_LIMIT = "statutory_limit"  # adults: 6 calendar months unless longer agreed
+    ESCALATION_WINDOW = "escalation_window"  # the complainant's time to ask for the next stage
 
 
 class LetterKind(StrEnum):

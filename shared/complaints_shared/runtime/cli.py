@@ -9,9 +9,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from complaints_shared.contracts.schemas import export_schemas
+from complaints_shared.contracts.schemas import export_schemas, write_json_documents
 from complaints_shared.logging import configure_logging
-from complaints_shared.plugins import commands, installed_plugins, service_factories
+from complaints_shared.plugins import (
+    commands,
+    installed_plugins,
+    published_documents,
+    service_factories,
+)
 from complaints_shared.runtime.host import Host
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.runtime.specs import export_api_documents
@@ -93,6 +98,9 @@ def schemas(args: argparse.Namespace) -> int:
     root = Path(args.root)
     stale = export_schemas(root / "shared/schemas/events", check=args.check)
     stale += export_api_documents(root / "docs/api", check=args.check)
+    for path, document in published_documents().items():
+        target = root / path
+        stale += write_json_documents(target.parent, {target.name: document}, check=args.check)
     if args.check and stale:
         print("out of date: " + ", ".join(stale) + " (run `complaints schemas`)", file=sys.stderr)
         return 1

@@ -63,7 +63,7 @@ class Host:
         await _retry("streams", lambda: ensure_streams(stream, {s.name for s in self.services}))
         await self.broker.start()
         for service in self.services:
-            service.start_relay(self.broker)
+            service.start(self.broker)
         self.started.set()
         log.info("services started", services=[s.name for s in self.services])
 
