@@ -100,3 +100,20 @@ def test_schema_check_names_what_is_out_of_date(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "case.received.v1.json" in result.stderr and "openapi.json" in result.stderr
     assert not (tmp_path / "docs").exists()  # --check writes nothing
+
+
+def test_workdays_counts_bank_holidays_and_the_organisations_closures() -> None:
+    # 20 working days from Wed 23 Dec 2026 skip Christmas, Boxing Day (observed Mon 28)
+    # and New Year's Day: Mon 25 Jan 2027.
+    assert complaints("workdays", "add", "2026-12-23", "20").stdout.strip() == "2027-01-25"
+    assert complaints("workdays", "between", "2026-12-23", "2027-01-25").stdout.strip() == "20"
+    closures = {"COMPLAINTS_CLOSURES": '{"demo": {"2027-01-04": "Stocktake"}}'}
+    closed = complaints("workdays", "add", "2026-12-23", "20", env=closures)
+    assert closed.stdout.strip() == "2027-01-26"
+    other = complaints(
+        "workdays", "--organisation", "other", "add", "2026-12-23", "20", env=closures
+    )
+    assert other.stdout.strip() == "2027-01-25"
+    outside = complaints("workdays", "add", "1985-01-01", "3")
+    assert outside.returncode == 2
+    assert "outside the calendar's range" in outside.stderr

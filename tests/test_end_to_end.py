@@ -49,7 +49,7 @@ def flow_finished(client: httpx.Client, case_id: str, timeout: float = 15.0) -> 
     """
     deadlines = wait_for(
         lambda: client.get("/api/v1/deadlines", params={"case_id": case_id}),
-        lambda body: len(body) == 2,
+        lambda body: len(body) == 3,  # acknowledgement, response, 6-month limit
         timeout,
     )
     letters = wait_for(
@@ -69,7 +69,11 @@ def test_a_complaint_flows_through_every_service(suite: SuiteProcess) -> None:
 
         deadlines, letters = flow_finished(client, case["id"])
         due = {d["kind"]: d["due"] for d in deadlines}
-        assert due == {"acknowledgement": "2026-04-09", "response": "2026-05-05"}
+        assert due == {
+            "acknowledgement": "2026-04-09",
+            "response": "2026-05-05",
+            "statutory_limit": "2026-10-02",  # 6 calendar months
+        }
         skipped = {d["kind"]: [s["reason"] for s in d["skipped"]] for d in deadlines}
         assert skipped["response"] == ["Good Friday", "Easter Monday", "May Day"]
 
@@ -176,7 +180,7 @@ def test_killed_mid_flow_the_restarted_suite_loses_nothing_and_sends_no_letter_t
     with httpx.Client(base_url=suite.url, timeout=10) as client:
         for case_id in ids:
             deadlines, _ = flow_finished(client, case_id, timeout=40)
-            assert len(deadlines) == 2
+            assert len(deadlines) == 3
         references = sorted(c["reference"] for c in client.get("/api/v1/complaints").json())
         assert references == ["ASC-2026-00001", "ASC-2026-00002", "ASC-2026-00003"]
         summary = wait_for(

@@ -24,7 +24,7 @@ def until_visible(client: httpx.Client, case_id: str, timeout: float = 30.0) -> 
     while time.monotonic() < deadline:
         deadlines = client.get("/api/v1/deadlines", params={"case_id": case_id}).json()
         letters = client.get("/api/v1/letters", params={"case_id": case_id}).json()
-        if len(deadlines) == 2 and letters:
+        if len(deadlines) == 3 and letters:
             return
         time.sleep(0.01)
     raise TimeoutError(f"case {case_id} not complete within {timeout}s")

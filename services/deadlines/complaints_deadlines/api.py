@@ -1,57 +1,211 @@
-"""Deadlines' HTTP API under /api/v1/deadlines."""
+"""Deadlines' HTTP API: /api/v1/deadlines and /api/v1/calendar."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from fastapi import Body, HTTPException, Query, status
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from complaints_deadlines.models import Deadline
+from complaints_deadlines.calendar_changes import change_day
+from complaints_deadlines.models import CalendarDay, CaseOfficer, Deadline, DeadlineChange
+from complaints_deadlines.scheduling import Scheduler
+from complaints_shared.calendar import (
+    england_and_wales_bank_holidays,
+    parse_bank_holidays,
+    today_in_england,
+)
 from complaints_shared.contracts.events import SkippedDay
 from complaints_shared.contracts.vocabulary import DeadlineKind
 from complaints_shared.service import Service
 
 
+class ChangeView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    old_due_on: date
+    new_due_on: date
+    reason: str
+
+
 class DeadlineView(BaseModel):
     """A deadline with the explanation of its date."""
 
-    model_config = ConfigDict(from_attributes=True)
-
     id: uuid.UUID
     case_id: uuid.UUID
+    directorate: str
+    stage: int
     kind: DeadlineKind
     due: date
-    start: date
-    working_days: int
-    rule: str
-    skipped: list[SkippedDay]
     status: str
+    breached: bool
     met_on: date | None
+    start: date = Field(description="The day counting starts after (day 0).")
+    counts_from: str
+    working_days: int = Field(description="The timescale, or its extended total.")
+    calendar_months: int
+    paused_days: int = Field(description="Working days added while the clock was stopped.")
+    rule: str = Field(description="The rule and its source.")
+    skipped: list[SkippedDay] = Field(description="Bank holidays and closures not counted.")
+    warnings: list[str]
+    changes: list[ChangeView] = Field(description="Each time the date moved, and why.")
+    officer: str | None = None
+    team: str | None = None
 
     @classmethod
-    def of(cls, deadline: Deadline) -> DeadlineView:
+    def of(
+        cls, deadline: Deadline, changes: list[DeadlineChange] = (), officer=None
+    ) -> DeadlineView:
         return cls(
             id=deadline.id,
             case_id=deadline.case_id,
+            directorate=deadline.directorate,
+            stage=deadline.stage,
             kind=deadline.kind,
             due=deadline.due_on,
+            status=deadline.status,
+            breached=deadline.breached,
+            met_on=deadline.met_on,
             start=deadline.start_on,
+            counts_from=deadline.counts_from,
             working_days=deadline.working_days,
+            calendar_months=deadline.calendar_months,
+            paused_days=deadline.paused_days,
             rule=deadline.rule,
             skipped=deadline.skipped,
-            status=deadline.status,
-            met_on=deadline.met_on,
+            warnings=deadline.warnings,
+            changes=[ChangeView.model_validate(change) for change in changes],
+            officer=officer.officer if officer else None,
+            team=officer.team if officer else None,
         )
 
 
-def register_api(service: Service) -> None:
-    @service.http.get("/api/v1/deadlines", response_model=list[DeadlineView], tags=["deadlines"])
-    async def list_deadlines(case_id: uuid.UUID) -> list[DeadlineView]:
-        """A case's deadlines in due order, each with its rule and the days it skipped."""
+class Closure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=200)
+
+
+def register_api(service: Service, scheduler: Scheduler) -> None:
+    router = service.http
+
+    @router.get("/api/v1/deadlines", response_model=list[DeadlineView], tags=["deadlines"])
+    async def case_deadlines(case_id: uuid.UUID) -> list[DeadlineView]:
+        """A case's deadlines in due order, each explained: rule, days counted and skipped,
+        pauses, extensions and every move."""
         async with service.db.transaction() as session:
-            rows = await session.scalars(
-                select(Deadline).where(Deadline.case_id == case_id).order_by(Deadline.due_on)
+            rows = list(
+                await session.scalars(
+                    select(Deadline)
+                    .where(Deadline.case_id == case_id)
+                    .order_by(Deadline.stage, Deadline.due_on, Deadline.kind)
+                )
             )
-            return [DeadlineView.of(row) for row in rows]
+            changes = list(
+                await session.scalars(
+                    select(DeadlineChange)
+                    .where(DeadlineChange.deadline_id.in_([row.id for row in rows]))
+                    .order_by(DeadlineChange.seq)
+                )
+            )
+            officer = await session.get(CaseOfficer, case_id)
+        return [
+            DeadlineView.of(row, [c for c in changes if c.deadline_id == row.id], officer)
+            for row in rows
+        ]
+
+    @router.get("/api/v1/deadlines/due", response_model=list[DeadlineView], tags=["deadlines"])
+    async def due_or_overdue(
+        directorate: str,
+        within_days: Annotated[int, Query(ge=0, description="Working days from today")] = 5,
+        officer: str | None = None,
+        team: str | None = None,
+    ) -> list[DeadlineView]:
+        """The council's open deadlines due within N working days, or overdue, soonest first."""
+        async with service.db.transaction() as session:
+            calendar = await scheduler.calendars.current(session)
+            horizon = calendar.add(today_in_england(), within_days)
+            query = (
+                select(Deadline, CaseOfficer)
+                .outerjoin(CaseOfficer, CaseOfficer.case_id == Deadline.case_id)
+                .where(
+                    Deadline.directorate == directorate,
+                    Deadline.status == "open",
+                    Deadline.kind != DeadlineKind.ESCALATION_WINDOW,
+                    Deadline.due_on <= horizon,
+                )
+                .order_by(Deadline.due_on)
+            )
+            if officer:
+                query = query.where(CaseOfficer.officer == officer)
+            if team:
+                query = query.where(CaseOfficer.team == team)
+            rows = (await session.execute(query)).all()
+        return [DeadlineView.of(deadline, officer=row_officer) for deadline, row_officer in rows]
+
+    @router.get("/api/v1/calendar", tags=["calendar"])
+    async def calendar_days(
+        start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]
+    ) -> list[dict[str, Any]]:
+        """Weekdays that are not working days between two dates, and why."""
+        if end < start or (end - start).days > 3660:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "give from <= to, at most 10 years"
+            )
+        async with service.db.transaction() as session:
+            extra = {row.day: row for row in await session.scalars(select(CalendarDay))}
+        days = [
+            {"day": day, "reason": reason, "source": "bank holiday"}
+            for day, reason in england_and_wales_bank_holidays().items()
+            if start <= day <= end and day.weekday() < 5
+        ]
+        days += [
+            {"day": day, "reason": row.reason, "source": row.source}
+            for day, row in extra.items()
+            if start <= day <= end and day.weekday() < 5
+        ]
+        return sorted(days, key=lambda entry: entry["day"])
+
+    @router.put("/api/v1/calendar/closures/{day}", tags=["calendar"])
+    async def add_closure(day: date, closure: Closure) -> dict[str, Any]:
+        """Close the organisation on ``day``: open deadlines spanning it move later."""
+        async with service.db.transaction() as session:
+            moved = await change_day(scheduler, session, day, "added", closure.reason, "closure")
+        service.outbox.wake()
+        return {"day": day, "added": moved is not None, "deadlines_moved": moved or 0}
+
+    @router.delete("/api/v1/calendar/closures/{day}", tags=["calendar"])
+    async def remove_closure(day: date) -> dict[str, Any]:
+        """Reopen on ``day``: open deadlines spanning it move earlier."""
+        async with service.db.transaction() as session:
+            moved = await change_day(scheduler, session, day, "removed", "", "closure")
+        if moved is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"{day} is not a closure day")
+        service.outbox.wake()
+        return {"day": day, "removed": True, "deadlines_moved": moved}
+
+    @router.post("/api/v1/calendar/announced", tags=["calendar"])
+    async def announced_holidays(
+        bank_holidays: Annotated[dict[str, Any], Body(description="GOV.UK bank-holidays.json")],
+    ) -> dict[str, Any]:
+        """Load announced one-off holidays (England and Wales) in GOV.UK's format."""
+        try:
+            announced = parse_bank_holidays(bank_holidays)
+        except ValueError as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        known = england_and_wales_bank_holidays()
+        added, moved = [], 0
+        async with service.db.transaction() as session:
+            for day, title in sorted(announced.items()):
+                if day in known:
+                    continue
+                result = await change_day(scheduler, session, day, "added", title, "announced")
+                if result is not None:
+                    added.append(day)
+                    moved += result
+        service.outbox.wake()
+        return {"added": added, "deadlines_moved": moved}

@@ -1,100 +1,155 @@
-"""What deadlines does with the events it hears."""
+"""What deadlines does with each case event: schedule, meet, move, pause or end deadlines."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import date
-
-import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from complaints_deadlines.models import Deadline
-from complaints_shared.calendar import WorkingDayCalendar
+from complaints_deadlines.models import CaseOfficer
+from complaints_deadlines.scheduling import Scheduler
+from complaints_shared.calendar import add_months
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import (
+    CaseAllocated,
+    CaseClosed,
+    CaseEscalated,
+    CaseExtended,
     CaseReceived,
     CaseResponded,
-    DeadlineMet,
-    DeadlineScheduled,
+    CaseTriaged,
+    CaseWithdrawn,
+    ClockRestarted,
+    ClockStopped,
     LetterIssued,
+    PanelHeld,
+    PanelReported,
+    SafeguardingReferred,
 )
-from complaints_shared.contracts.vocabulary import DeadlineKind, LetterKind
-from complaints_shared.procedures import STAGE_START, procedure
+from complaints_shared.contracts.vocabulary import DeadlineKind, LetterKind, TriageDecision
 from complaints_shared.service import Service
 
-log = structlog.get_logger(__name__)
 
-
-class NotScheduledYet(LookupError):
-    """The step happened before its deadline was scheduled; retried until it is."""
-
-
-def register_handlers(service: Service, calendar: WorkingDayCalendar) -> None:
+def register_handlers(service: Service, scheduler: Scheduler) -> None:
     @service.on(CaseReceived)
-    async def schedule(envelope: Envelope, case: CaseReceived, session: AsyncSession) -> None:
-        """Turn the first stage's steps into due dates, each explained."""
-        due: dict[str, date] = {}
-        for step in procedure(case.procedure).stage(1).steps:
-            start = case.received_on if step.counts_from == STAGE_START else due[step.counts_from]
-            deadline = Deadline(
-                id=uuid.uuid4(),
-                case_id=envelope.case_id,
-                organisation=envelope.organisation,
-                directorate=envelope.directorate,
-                procedure=case.procedure,
-                kind=step.kind,
-                start_on=start,
-                due_on=calendar.add(start, step.working_days),
-                working_days=step.working_days,
-                rule=step.rule,
-            )
-            skipped = calendar.skipped_between(start, deadline.due_on)
-            deadline.skipped = [day.model_dump(mode="json") for day in skipped]
-            due[step.kind] = deadline.due_on
-            session.add(deadline)
-            await service.publish(
-                session,
-                envelope.caused(
-                    DeadlineScheduled(
-                        deadline_id=deadline.id,
-                        kind=step.kind,
-                        start_on=start,
-                        due_on=deadline.due_on,
-                        working_days=step.working_days,
-                        rule=step.rule,
-                        skipped=tuple(skipped),
-                    )
+    async def received(envelope: Envelope, case: CaseReceived, session: AsyncSession) -> None:
+        """Stage 1 starts the day the complaint arrived."""
+        warnings: tuple[str, ...] = ()
+        if case.matter_arose_on and case.matter_arose_on < add_months(case.received_on, -12):
+            warnings = (
+                (
+                    f"The matter arose on {case.matter_arose_on.isoformat()}, more than 12 months "
+                    "before the complaint: the council may still consider it if it is still "
+                    "possible to investigate fairly (2009 Regulations reg. 12)"
                 ),
             )
-        log.info("deadlines scheduled", due={k.value: d.isoformat() for k, d in due.items()})
-
-    async def meet(envelope: Envelope, session: AsyncSession, kind: DeadlineKind, on: date) -> None:
-        deadline = await session.scalar(
-            select(Deadline)
-            .where(Deadline.case_id == envelope.case_id, Deadline.kind == kind)
-            .with_for_update()
-        )
-        if deadline is None:
-            raise NotScheduledYet(f"no {kind} deadline for case {envelope.case_id} yet")
-        if deadline.status == "met":
-            return
-        deadline.status = "met"
-        deadline.met_on = on
-        await service.publish(
+        await scheduler.schedule_stage(
             session,
-            envelope.caused(
-                DeadlineMet(
-                    deadline_id=deadline.id, kind=kind, met_on=on, on_time=on <= deadline.due_on
-                )
-            ),
+            envelope,
+            case.procedure,
+            1,
+            case.received_on,
+            with_timers=not case.imported,
+            warnings=warnings,
+        )
+
+    @service.on(CaseTriaged)
+    async def triaged(envelope: Envelope, triage: CaseTriaged, session: AsyncSession) -> None:
+        """Not accepted: nothing will be investigated (the acknowledgement is still owed)."""
+        if triage.decision == TriageDecision.ACCEPTED:
+            return
+        keep = set() if triage.decision == TriageDecision.WITHDRAWN else {"acknowledgement"}
+        await scheduler.cancel(
+            session, envelope, triage.decided_on, f"triage: {triage.decision}", keep=keep
         )
 
     @service.on(LetterIssued)
     async def acknowledged(envelope: Envelope, letter: LetterIssued, session: AsyncSession) -> None:
         if letter.kind == LetterKind.ACKNOWLEDGEMENT:
-            await meet(envelope, session, DeadlineKind.ACKNOWLEDGEMENT, letter.issued_on)
+            await scheduler.meet(
+                session, envelope, 1, DeadlineKind.ACKNOWLEDGEMENT, letter.issued_on
+            )
 
     @service.on(CaseResponded)
     async def responded(envelope: Envelope, response: CaseResponded, session: AsyncSession) -> None:
-        await meet(envelope, session, DeadlineKind.RESPONSE, response.responded_on)
+        """The response meets the stage's deadlines and opens the window to escalate."""
+        stage, on = response.stage, response.responded_on
+        met = await scheduler.meet(session, envelope, stage, DeadlineKind.RESPONSE, on)
+        if await scheduler.find(session, envelope.case_id, stage, DeadlineKind.STATUTORY_LIMIT):
+            await scheduler.meet(session, envelope, stage, DeadlineKind.STATUTORY_LIMIT, on)
+        await scheduler.schedule_window(session, envelope, met.procedure, stage, on)
+
+    @service.on(CaseEscalated)
+    async def escalated(
+        envelope: Envelope, escalation: CaseEscalated, session: AsyncSession
+    ) -> None:
+        previous = escalation.to_stage - 1
+        window = await scheduler.find(
+            session, envelope.case_id, previous, DeadlineKind.ESCALATION_WINDOW
+        )
+        if window is None:
+            raise LookupError(f"stage {previous} of case {envelope.case_id} not responded here yet")
+        await scheduler.meet(
+            session, envelope, previous, DeadlineKind.ESCALATION_WINDOW, escalation.requested_on
+        )
+        await scheduler.schedule_stage(
+            session, envelope, window.procedure, escalation.to_stage, escalation.requested_on
+        )
+
+    @service.on(PanelHeld)
+    async def panel_held(envelope: Envelope, panel: PanelHeld, session: AsyncSession) -> None:
+        await scheduler.meet(session, envelope, 3, DeadlineKind.PANEL, panel.held_on)
+
+    @service.on(PanelReported)
+    async def panel_reported(
+        envelope: Envelope, report: PanelReported, session: AsyncSession
+    ) -> None:
+        await scheduler.meet(session, envelope, 3, DeadlineKind.PANEL_REPORT, report.reported_on)
+
+    @service.on(CaseExtended)
+    async def extended(envelope: Envelope, extension: CaseExtended, session: AsyncSession) -> None:
+        await scheduler.extend(
+            session,
+            envelope,
+            extension.stage,
+            extension.step,
+            extension.working_days,
+            extension.reason,
+        )
+
+    @service.on(ClockStopped)
+    async def clock_stopped(envelope: Envelope, stop: ClockStopped, session: AsyncSession) -> None:
+        await scheduler.pause(session, envelope, stop.stopped_on, f"clock stopped: {stop.reason}")
+
+    @service.on(SafeguardingReferred)
+    async def safeguarding(
+        envelope: Envelope, referral: SafeguardingReferred, session: AsyncSession
+    ) -> None:
+        if referral.pauses_complaint:
+            await scheduler.pause(
+                session, envelope, referral.referred_on, f"safeguarding referral ({referral.route})"
+            )
+
+    @service.on(ClockRestarted)
+    async def clock_restarted(
+        envelope: Envelope, restart: ClockRestarted, session: AsyncSession
+    ) -> None:
+        await scheduler.resume(session, envelope, restart.restarted_on)
+
+    @service.on(CaseWithdrawn)
+    async def withdrawn(
+        envelope: Envelope, withdrawal: CaseWithdrawn, session: AsyncSession
+    ) -> None:
+        await scheduler.cancel(session, envelope, withdrawal.withdrawn_on, "withdrawn")
+
+    @service.on(CaseClosed)
+    async def closed(envelope: Envelope, closure: CaseClosed, session: AsyncSession) -> None:
+        await scheduler.cancel(session, envelope, closure.closed_on, "closed")
+
+    @service.on(CaseAllocated)
+    async def allocated(
+        envelope: Envelope, allocation: CaseAllocated, session: AsyncSession
+    ) -> None:
+        row = await session.get(CaseOfficer, envelope.case_id)
+        if row is None:
+            row = CaseOfficer(case_id=envelope.case_id, officer=allocation.officer)
+            session.add(row)
+        row.officer, row.team = allocation.officer, allocation.team

@@ -1,12 +1,26 @@
-"""Deadlines as deadlines owns them."""
+"""What deadlines keeps: deadlines, how they moved, their timers, the calendar's extra days."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from complaints_shared.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -14,21 +28,94 @@ class Base(DeclarativeBase):
 
 
 class Deadline(Base):
-    """One step of one case's procedure, with its due date and why."""
+    """One step of one case's procedure at one stage, with its due date and why.
+
+    The due date is always derivable: ``start_on`` plus ``working_days`` (the
+    timescale, or its extended total) plus ``paused_days`` (working days the clock
+    was stopped), on the calendar as it stands; or ``calendar_months`` for
+    month-based limits. Keeping the parts is what lets a calendar change or a
+    restarted clock recalculate it.
+    """
 
     __tablename__ = "deadlines"
-    __table_args__ = (UniqueConstraint("case_id", "kind"),)
+    __table_args__ = (UniqueConstraint("case_id", "stage", "kind"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(index=True)
     organisation: Mapped[str] = mapped_column(String(64))
     directorate: Mapped[str] = mapped_column(String(64), index=True)
     procedure: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[int] = mapped_column(default=1)
     kind: Mapped[str] = mapped_column(String(32))
+    counts_from: Mapped[str] = mapped_column(String(32), default="stage_start")
     start_on: Mapped[date] = mapped_column(Date)
+    working_days: Mapped[int] = mapped_column(default=0)
+    calendar_months: Mapped[int] = mapped_column(default=0)
+    paused_days: Mapped[int] = mapped_column(default=0)
+    paused_on: Mapped[date | None] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date, index=True)
-    working_days: Mapped[int]
     rule: Mapped[str] = mapped_column(Text)
     skipped: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
+    reminder_days: Mapped[int] = mapped_column(default=0)
+    with_timers: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    breached: Mapped[bool] = mapped_column(default=False)
     met_on: Mapped[date | None] = mapped_column(Date)
+
+
+class DeadlineChange(Base):
+    """Every time a due date moved: from what, to what, and why."""
+
+    __tablename__ = "deadline_changes"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    deadline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deadlines.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    old_due_on: Mapped[date] = mapped_column(Date)
+    new_due_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class Timer(Base):
+    """A reminder or breach to fire at ``fire_at``; fired exactly once (``fired_at``).
+
+    The partial index holds only timers not yet fired, so finding what is due costs
+    the same however many deadlines wait.
+    """
+
+    __tablename__ = "timers"
+    __table_args__ = (
+        Index(
+            "ix_timers_pending",
+            "fire_at",
+            postgresql_where=text("fired_at IS NULL"),
+            sqlite_where=text("fired_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    deadline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deadlines.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | breach
+    fire_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class CalendarDay(Base):
+    """A day the organisation does not work beyond the bank holidays: closure or announced."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(40))
+
+
+class CaseOfficer(Base):
+    """Who is handling a case (from ``case.allocated``), for due lists by officer or team."""
+
+    __tablename__ = "case_officers"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    officer: Mapped[str] = mapped_column(String(200), index=True)
+    team: Mapped[str | None] = mapped_column(String(120), index=True)

@@ -31,7 +31,7 @@ from complaints_intake.schemas import (
 from complaints_shared.calendar import WorkingDayCalendar, today_in_england
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import ComplimentReceived
-from complaints_shared.procedures import procedure
+from complaints_shared.procedures import Procedure, procedure
 from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
@@ -186,8 +186,9 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no directorate {directorate!r}")
         return list(service.settings.subjects.get(directorate, ()))
 
+    procedures = service.settings.configured_procedures()
     for action in lifecycle.ACTIONS.values():
-        _add_action_route(service, calendar, action)
+        _add_action_route(service, calendar, procedures, action)
 
     @router.post(
         "/api/v1/compliments",
@@ -230,14 +231,17 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
 
 
 def _add_action_route(
-    service: Service, calendar: WorkingDayCalendar, action: lifecycle.Action
+    service: Service,
+    calendar: WorkingDayCalendar,
+    procedures: dict[str, Procedure],
+    action: lifecycle.Action,
 ) -> None:
     command_type: type[BaseModel] = action.command
 
     async def act(case_id: uuid.UUID, command: command_type, actor: Actor = "unknown") -> Case:  # type: ignore[valid-type]
         async with service.db.transaction() as session:
             case = await _case(session, case_id, lock=True)
-            context = lifecycle.Context(procedure(case.procedure), calendar)
+            context = lifecycle.Context(procedure(case.procedure, procedures), calendar)
             try:
                 payload = lifecycle.perform(action, case, command, context)
             except lifecycle.Refused as refusal:

@@ -31,7 +31,7 @@ from complaints_intake.models import Case
 from complaints_intake.recording import log_case, record
 from complaints_intake.schemas import NewComplaint
 from complaints_intake.service import create
-from complaints_shared.calendar import WorkingDayCalendar
+from complaints_shared.calendar import organisation_calendar
 from complaints_shared.procedures import procedure
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
@@ -67,6 +67,12 @@ class ImportLine(BaseModel):
 
 
 LINE = TypeAdapter(ImportLine)
+SCHEMA_PATH = "services/intake/import/import-line.schema.json"
+
+
+def published_documents() -> dict[str, dict]:
+    """The import line's JSON Schema, written and checked by ``complaints schemas``."""
+    return {SCHEMA_PATH: LINE.json_schema()}
 
 
 @dataclass
@@ -90,7 +96,8 @@ def _step_date(step: BaseModel) -> date:
 async def import_lines(service: Service, lines: list[str]) -> Report:
     """Validate and replay each line; return what went in, what was skipped, what failed."""
     report = Report()
-    calendar = WorkingDayCalendar()
+    calendar = organisation_calendar(service.settings)
+    procedures = service.settings.configured_procedures()
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -122,7 +129,7 @@ async def import_lines(service: Service, lines: list[str]) -> Report:
                     )
                 except lifecycle.InvalidField as invalid:
                     raise _LineError(f"complaint.{invalid.field}", str(invalid)) from None
-                context = lifecycle.Context(procedure(case.procedure), calendar)
+                context = lifecycle.Context(procedure(case.procedure, procedures), calendar)
                 for index, step in enumerate(line.steps):
                     action = lifecycle.ACTIONS[step.action]
                     command = action.command.model_validate(

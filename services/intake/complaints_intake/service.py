@@ -5,7 +5,7 @@ from __future__ import annotations
 from complaints_intake.api import register_api
 from complaints_intake.handlers import register_handlers
 from complaints_intake.models import Base
-from complaints_shared.calendar import WorkingDayCalendar
+from complaints_shared.calendar import organisation_calendar
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 
@@ -13,5 +13,5 @@ from complaints_shared.settings import Settings
 def create(settings: Settings) -> Service:
     service = Service("intake", Base.metadata, settings)
     register_handlers(service)
-    register_api(service, WorkingDayCalendar())
+    register_api(service, organisation_calendar(settings))
     return service

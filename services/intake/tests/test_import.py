@@ -98,7 +98,7 @@ async def test_the_example_file_imports_cleanly(settings: Settings) -> None:
 
 def test_the_published_schema_is_current() -> None:
     published = json.loads((IMPORT_DIR / "import-line.schema.json").read_text())
-    assert published == LINE.json_schema(), "regenerate services/intake/import/*.schema.json"
+    assert published == LINE.json_schema(), "run `complaints schemas` to republish it"
 
 
 def test_the_command_reports_and_exits_nonzero_on_bad_lines(tmp_path: Path) -> None:

@@ -1,0 +1,60 @@
+"""Changing the calendar: every open deadline the day falls within moves, on record."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from complaints_deadlines.models import CalendarDay, Deadline
+from complaints_deadlines.scheduling import LIVE, Scheduler
+from complaints_shared.contracts.envelope import new_event
+from complaints_shared.contracts.events import CalendarChanged
+
+ALL_DIRECTORATES = "all"
+
+
+async def change_day(
+    scheduler: Scheduler,
+    session: AsyncSession,
+    day: date,
+    change: Literal["added", "removed"],
+    reason: str,
+    source: str,
+) -> int | None:
+    """Add or remove a non-working day; return how many deadlines moved (None: no change)."""
+    existing = await session.get(CalendarDay, day, with_for_update=True)
+    if change == "added":
+        if existing is not None:
+            return None
+        session.add(CalendarDay(day=day, reason=reason, source=source))
+    else:
+        if existing is None:
+            return None
+        reason = existing.reason
+        await session.delete(existing)
+    await session.flush()
+    calendar = await scheduler.calendars.current(session)
+    affected = await session.scalars(
+        select(Deadline)
+        .where(Deadline.status.in_(LIVE), Deadline.start_on < day, Deadline.due_on >= day)
+        .with_for_update()
+    )
+    moved = 0
+    for deadline in affected:
+        why = f"calendar: {day.isoformat()} ({reason}) {change} as a non-working day"
+        moved += await scheduler.reschedule(session, None, deadline, why, calendar)
+    settings = scheduler.service.settings
+    await scheduler.service.publish(
+        session,
+        new_event(
+            CalendarChanged(
+                day=day, change=change, reason=reason, source=source, deadlines_moved=moved
+            ),
+            organisation=settings.organisation,
+            directorate=ALL_DIRECTORATES,
+        ),
+    )
+    return moved
