@@ -81,26 +81,32 @@ class WorkingDayCalendar:
         return None
 
     def add(self, start: date, working_days: int) -> date:
-        """The ``working_days``-th working day strictly after ``start`` (``start`` if 0)."""
+        """The ``working_days``-th working day strictly after ``start`` (``start`` if 0).
+
+        The answer is the working day with ``t`` working days before it. It is the
+        weekday numbered ``t + h`` from the epoch, where ``h`` is the number of closed
+        weekdays before it; ``h`` starts at those before ``start`` and only grows, so a
+        few bisections settle it.
+        """
         if working_days < 0:
             raise ValueError(f"working_days must not be negative, got {working_days}")
         self._check(start)
         if working_days == 0:
             return start
-        target = self._working_before(start + timedelta(days=1)) + working_days
-        # Smallest day d with working days in [_EPOCH, d] == target: binary search on
-        # the monotone count, bounded above by a span that surely holds enough days.
-        low, high = start, start + timedelta(days=working_days * 2 + 14)
-        while self._working_before(high + timedelta(days=1)) < target:
-            high += timedelta(days=working_days * 2 + 14)
-        while low < high:
-            middle = low + (high - low) // 2
-            if self._working_before(middle + timedelta(days=1)) >= target:
-                high = middle
+        target = self._working_before(start + timedelta(days=1)) + working_days - 1
+        closed_before = bisect_left(self._closed, start)
+        while True:
+            weeks, weekday = divmod(target + closed_before, 5)
+            answer = _EPOCH + timedelta(days=weeks * 7 + weekday)
+            now_before = bisect_left(self._closed, answer)
+            if now_before == closed_before:
+                if answer not in self._names:
+                    break
+                closed_before += 1  # the answer itself is closed: the next weekday
             else:
-                low = middle + timedelta(days=1)
-        self._check(low)
-        return low
+                closed_before = now_before
+        self._check(answer)
+        return answer
 
     def subtract(self, day: date, working_days: int) -> date:
         """The ``working_days``-th working day strictly before ``day`` (``day`` if 0)."""

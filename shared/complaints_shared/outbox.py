@@ -63,15 +63,22 @@ class Outbox:
         self.table = _outbox_table(metadata)
         self._wake = asyncio.Event()
 
-    async def stage(self, session: AsyncSession, envelope: Envelope) -> None:
-        """Queue ``envelope`` for publishing when ``session``'s transaction commits."""
+    async def stage(self, session: AsyncSession, *envelopes: Envelope) -> None:
+        """Queue ``envelopes`` for publishing, in order, when ``session``'s transaction commits."""
+        if not envelopes:
+            return
+        staged_at = datetime.now(UTC)
         await session.execute(
-            insert(self.table).values(
-                event_id=envelope.id,
-                stream=stream_for(envelope.type).name,
-                body=envelope.model_dump_json(),
-                staged_at=datetime.now(UTC),
-            )
+            insert(self.table),
+            [
+                {
+                    "event_id": envelope.id,
+                    "stream": stream_for(envelope.type).name,
+                    "body": envelope.model_dump_json(),
+                    "staged_at": staged_at,
+                }
+                for envelope in envelopes
+            ],
         )
 
     def wake(self) -> None:

@@ -70,9 +70,9 @@ class Service:
 
         return register
 
-    async def publish(self, session: AsyncSession, envelope: Envelope) -> None:
-        """Stage ``envelope`` in this service's outbox, inside ``session``'s transaction."""
-        await self.outbox.stage(session, envelope)
+    async def publish(self, session: AsyncSession, *envelopes: Envelope) -> None:
+        """Stage ``envelopes`` in this service's outbox, inside ``session``'s transaction."""
+        await self.outbox.stage(session, *envelopes)
 
     def on_startup(self, step: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         """Run ``step`` once the tables exist, before traffic (retried until it succeeds)."""

@@ -46,6 +46,7 @@ async def fire_due(
         return 0
     calendar = await calendars.current(session)
     today = today_in_england()
+    announcements = []
     for timer, deadline in due:
         timer.fired_at = now
         if deadline.status != "open":
@@ -66,15 +67,15 @@ async def fire_due(
                 stage=deadline.stage,
                 due_on=deadline.due_on,
             )
-        await service.publish(
-            session,
+        announcements.append(
             new_event(
                 payload,
                 organisation=deadline.organisation,
                 directorate=deadline.directorate,
                 case_id=deadline.case_id,
-            ),
+            )
         )
+    await service.publish(session, *announcements)
     return len(due)
 
 
