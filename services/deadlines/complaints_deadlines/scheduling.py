@@ -9,6 +9,7 @@ deadline's reminder and breach timers.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, select
@@ -358,7 +359,7 @@ class Scheduler:
         cause: Envelope,
         on: date,
         reason: str,
-        keep: set[str] = frozenset(),
+        keep: Collection[str] = (),
     ) -> None:
         for deadline in await self.live(session, cause.case_id):
             if deadline.kind in keep:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +23,7 @@ async def record(
     action: str,
     payload: EventPayload,
     actor: str,
-    occurred_at=None,
+    occurred_at: datetime | None = None,
 ) -> None:
     """Stage the event announcing ``action`` and append it to the case's history."""
     envelope = new_event(
@@ -56,7 +57,7 @@ async def log_case(
     *,
     reference: str | None = None,
     imported: bool = False,
-    occurred_at=None,
+    occurred_at: datetime | None = None,
 ) -> Case:
     """Create the case (and its equalities record) and announce it as received.
 

@@ -111,8 +111,8 @@ def register_handlers(service: Service, templates: Environment) -> None:
     async def deadline_scheduled(
         envelope: Envelope, deadline: DeadlineScheduled, session: AsyncSession
     ) -> None:
-        if deadline.kind != DeadlineKind.RESPONSE:
-            return
+        if deadline.kind != DeadlineKind.RESPONSE or deadline.stage != 1:
+            return  # the acknowledgement gives the first response's date
         facts = await _facts(session, envelope.case_id)
         facts.response_due_on = deadline.due_on
         await issue_acknowledgement(envelope, session, facts)
