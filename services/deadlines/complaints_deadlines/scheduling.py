@@ -85,12 +85,16 @@ class Scheduler:
             )
         await self.service.publish(session, envelope)
 
-    async def _reset_timers(
-        self, session: AsyncSession, deadline: Deadline, calendar: WorkingDayCalendar
-    ) -> None:
+    async def _drop_pending_timers(self, session: AsyncSession, deadline: Deadline) -> None:
         await session.execute(
             delete(Timer).where(Timer.deadline_id == deadline.id, Timer.fired_at.is_(None))
         )
+
+    async def _reset_timers(
+        self, session: AsyncSession, deadline: Deadline, calendar: WorkingDayCalendar
+    ) -> None:
+        """Replace the deadline's pending timers with ones for its current due date."""
+        await self._drop_pending_timers(session, deadline)
         if deadline.status != "open" or not deadline.with_timers:
             return
         remind_on = calendar.subtract(deadline.due_on, deadline.reminder_days)
@@ -271,9 +275,7 @@ class Scheduler:
         if deadline.status in ("met", "cancelled"):
             return deadline
         deadline.status, deadline.met_on = "met", on
-        await session.execute(
-            delete(Timer).where(Timer.deadline_id == deadline.id, Timer.fired_at.is_(None))
-        )
+        await self._drop_pending_timers(session, deadline)
         await self._announce(
             session,
             cause,
@@ -317,9 +319,7 @@ class Scheduler:
             if deadline.status != "open" or deadline.kind == DeadlineKind.ESCALATION_WINDOW:
                 continue
             deadline.status, deadline.paused_on = "paused", on
-            await session.execute(
-                delete(Timer).where(Timer.deadline_id == deadline.id, Timer.fired_at.is_(None))
-            )
+            await self._drop_pending_timers(session, deadline)
             await self._announce(
                 session,
                 cause,
@@ -365,9 +365,7 @@ class Scheduler:
             if deadline.kind in keep:
                 continue
             deadline.status = "cancelled"
-            await session.execute(
-                delete(Timer).where(Timer.deadline_id == deadline.id, Timer.fired_at.is_(None))
-            )
+            await self._drop_pending_timers(session, deadline)
             await self._announce(
                 session,
                 cause,
