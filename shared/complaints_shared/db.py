@@ -2,9 +2,16 @@
 
 A service owns its tables. On PostgreSQL each service lives in a schema named after
 it (``schema_translate_map``), so one database can host every service, or each can
-have its own; on SQLite each service has its own file. SQLite transactions start
-with ``BEGIN IMMEDIATE`` so concurrent writers in one process wait for each other
-instead of failing with "database is locked" on a read-to-write upgrade.
+have its own; on SQLite each service has its own file.
+
+SQLite allows one writer at a time. Rather than let writers collide inside SQLite
+(whose busy handler sleeps and retries, which is what made the suite slow), each
+file has exactly one writing connection: writers queue for it in asyncio, and every
+write transaction begins ``IMMEDIATE``. Reads (:meth:`Database.read`) use a separate
+pool of connections, which WAL lets run beside the writer. WAL with
+``synchronous=NORMAL`` survives a crash of the process (a committed transaction is
+in the log); a power cut may lose the last transactions but never corrupts the
+file. That is the embedded default's trade; PostgreSQL is the deployment.
 """
 
 from __future__ import annotations
@@ -32,20 +39,31 @@ class Database:
         self.metadata = metadata
         self.schema = schema
         self.is_postgres = self.url.get_backend_name() == "postgresql"
-        engine = create_async_engine(self.url, pool_pre_ping=True, **self._engine_options())
         if self.is_postgres:
-            engine = engine.execution_options(schema_translate_map={None: schema})
-        else:
+            engine = create_async_engine(
+                self.url, pool_pre_ping=True, pool_size=5, max_overflow=5
+            ).execution_options(schema_translate_map={None: schema})
+            reader = engine
+        elif not self.url.database or self.url.database == ":memory:":
+            # One connection holds the whole database (used to generate the API documents).
+            engine = reader = create_async_engine(self.url)
             _immediate_sqlite_transactions(engine)
+        else:
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            # One writer; waiting for it is an asyncio wait, not SQLite's busy loop.
+            engine = create_async_engine(
+                self.url, pool_size=1, max_overflow=0, pool_timeout=60, connect_args={"timeout": 60}
+            )
+            _sqlite_connection_settings(engine)
+            _immediate_sqlite_transactions(engine)
+            reader = create_async_engine(
+                self.url, pool_size=4, max_overflow=0, connect_args={"timeout": 60}
+            )
+            _sqlite_connection_settings(reader)
         self.engine: AsyncEngine = engine
+        self.reader: AsyncEngine = reader
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
-
-    def _engine_options(self) -> dict[str, Any]:
-        if self.url.get_backend_name() == "sqlite":
-            if self.url.database and self.url.database != ":memory:":
-                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-            return {"connect_args": {"timeout": 30}}
-        return {"pool_size": 5, "max_overflow": 5}
+        self.read_sessions = async_sessionmaker(reader, expire_on_commit=False)
 
     async def create_schema(self) -> None:
         """Create the service's schema and tables if they are missing."""
@@ -60,9 +78,15 @@ class Database:
         async with self.sessions.begin() as session:
             yield session
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only: on SQLite it does not wait for the writer."""
+        async with self.read_sessions() as session:
+            yield session
+
     async def ping(self) -> bool:
         try:
-            async with self.engine.connect() as connection:
+            async with self.reader.connect() as connection:
                 await connection.execute(text("SELECT 1"))
         except Exception:  # noqa: BLE001 - any failure means "not ready"
             return False
@@ -70,6 +94,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.reader is not self.engine:
+            await self.reader.dispose()
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -89,16 +115,27 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value
 
 
+def _sqlite_connection_settings(engine: AsyncEngine) -> None:
+    """WAL, ``synchronous=NORMAL`` and a busy timeout on every connection of ``engine``."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+
 def _immediate_sqlite_transactions(engine: AsyncEngine) -> None:
-    """Make every SQLite transaction take the write lock up front (SQLAlchemy recipe)."""
+    """Make every SQLite transaction take the write lock up front (SQLAlchemy recipe).
+
+    Emitting BEGIN ourselves also makes SAVEPOINT work, which the consumer relies on.
+    """
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # let us emit BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:

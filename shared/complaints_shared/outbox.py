@@ -1,17 +1,31 @@
 """Transactional outbox: a state change and the events announcing it commit together.
 
 A service stages events in its own ``outbox`` table inside the transaction that
-changes its records; the relay publishes what is staged, in order, and marks it
-sent only after JetStream has acknowledged it. A crash between publish and mark
-republishes the same event id, which the stream drops as a duplicate (``Nats-Msg-Id``)
-and consumers would ignore anyway (they remember processed ids).
+changes its records; the relay publishes what is staged and marks it sent only
+after JetStream has acknowledged it. A crash between publish and mark republishes
+the same event id, which the stream drops as a duplicate (``Nats-Msg-Id``) and
+consumers would ignore anyway (they remember what they applied).
+
+Staging also numbers each case's events per stream (``Envelope.sequence``) from a
+counter row updated in the same transaction, so the numbers have no gaps and no
+repeats even with several replicas: consumers use them to apply a case's events in
+order, whatever order the bus delivers them in (``complaints_shared.inbox``).
+
+The relay holds no transaction across the network: it claims a batch of rows for a
+short lease (``claimed_until``) in one transaction, publishes the whole batch with
+asynchronous JetStream publishes, and marks the acknowledged rows sent in one
+statement. A replica that dies mid-batch leaves its claim to expire, and another
+publishes the rows again; the duplicate window absorbs the repeat.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+import contextlib
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import structlog
 from sqlalchemy import (
@@ -25,9 +39,11 @@ from sqlalchemy import (
     Text,
     Uuid,
     insert,
+    or_,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_shared.contracts.envelope import Envelope
@@ -36,8 +52,21 @@ from complaints_shared.db import Database, UtcDateTime
 
 log = structlog.get_logger(__name__)
 
-Publish = Callable[[Envelope, str], Awaitable[None]]
-"""Publishes an envelope to the named stream, returning once the stream has it."""
+
+class Outgoing(NamedTuple):
+    """A staged event as the relay hands it to the bus."""
+
+    event_id: str
+    subject: str
+    body: bytes
+    stream: str
+
+
+PublishBatch = Callable[[Sequence[Outgoing]], Awaitable[list[bool]]]
+"""Publishes a batch at once; says, for each event in order, whether its stream has it."""
+
+CLAIM_SECONDS = 30.0
+"""How long a relay's claim on a batch lasts: past it, another replica may publish the rows."""
 
 
 def _outbox_table(metadata: MetaData) -> Table:
@@ -49,24 +78,43 @@ def _outbox_table(metadata: MetaData) -> Table:
         Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
         Column("event_id", Uuid, nullable=False, unique=True),
         Column("stream", String(64), nullable=False),
+        Column("subject", String(255), nullable=False),
         Column("body", Text, nullable=False),
         Column("staged_at", UtcDateTime, nullable=False),
+        Column("claimed_until", UtcDateTime),
         Column("published_at", UtcDateTime),
         Index("ix_outbox_unpublished", "published_at", "seq"),
     )
 
 
+def _sequences_table(metadata: MetaData) -> Table:
+    if "outbox_sequences" in metadata.tables:
+        return metadata.tables["outbox_sequences"]
+    return Table(
+        "outbox_sequences",
+        metadata,
+        Column("stream", String(64), primary_key=True),
+        Column("case_id", Uuid, primary_key=True),
+        Column("last", Integer, nullable=False),
+    )
+
+
 class Outbox:
-    """A service's outbox table and the relay that empties it onto the bus."""
+    """A service's outbox table, its per-case event numbering, and the relay."""
 
     def __init__(self, metadata: MetaData) -> None:
         self.table = _outbox_table(metadata)
+        self.sequences = _sequences_table(metadata)
         self._wake = asyncio.Event()
 
     async def stage(self, session: AsyncSession, *envelopes: Envelope) -> None:
-        """Queue ``envelopes`` for publishing, in order, when ``session``'s transaction commits."""
+        """Queue ``envelopes`` for publishing when ``session``'s transaction commits.
+
+        Each event about a case gets the next number in that case's series on its stream.
+        """
         if not envelopes:
             return
+        numbered = await self._number(session, envelopes)
         staged_at = datetime.now(UTC)
         await session.execute(
             insert(self.table),
@@ -74,44 +122,95 @@ class Outbox:
                 {
                     "event_id": envelope.id,
                     "stream": stream_for(envelope.type).name,
+                    "subject": envelope.subject,
                     "body": envelope.model_dump_json(),
                     "staged_at": staged_at,
                 }
-                for envelope in envelopes
+                for envelope in numbered
             ],
         )
+
+    async def _number(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> list[Envelope]:
+        wanted = Counter(
+            (stream_for(e.type).name, e.case_id) for e in envelopes if e.case_id is not None
+        )
+        if not wanted:
+            return list(envelopes)
+        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        table = self.sequences
+        next_number: dict[tuple[str, object], int] = {}
+        for (stream, case_id), count in sorted(wanted.items(), key=lambda kv: str(kv[0])):
+            statement = dialect.insert(table).values(stream=stream, case_id=case_id, last=count)
+            statement = statement.on_conflict_do_update(
+                index_elements=[table.c.stream, table.c.case_id],
+                set_={"last": table.c.last + count},
+            ).returning(table.c.last)
+            last = (await session.execute(statement)).scalar_one()
+            next_number[(stream, case_id)] = last - count + 1
+        numbered = []
+        for envelope in envelopes:
+            key = (stream_for(envelope.type).name, envelope.case_id)
+            if envelope.case_id is None:
+                numbered.append(envelope)
+                continue
+            numbered.append(envelope.model_copy(update={"sequence": next_number[key]}))
+            next_number[key] += 1
+        return numbered
 
     def wake(self) -> None:
         """Tell the relay there is something new, so it need not wait for its next poll."""
         self._wake.set()
 
-    async def publish_pending(self, db: Database, publish: Publish, batch: int = 100) -> int:
-        """Publish up to ``batch`` staged events in order; return how many went out.
-
-        Rows are locked with SKIP LOCKED so several replicas of a service can relay
-        at once on PostgreSQL without publishing the same row concurrently.
-        """
+    async def publish_pending(self, db: Database, publish: PublishBatch, batch: int = 500) -> int:
+        """Publish up to ``batch`` staged events; return how many the stream acknowledged."""
         table = self.table
+        now = datetime.now(UTC)
         async with db.transaction() as session:
             rows = (
                 await session.execute(
-                    select(table.c.seq, table.c.stream, table.c.body)
-                    .where(table.c.published_at.is_(None))
+                    select(
+                        table.c.seq, table.c.event_id, table.c.subject, table.c.body, table.c.stream
+                    )
+                    .where(
+                        table.c.published_at.is_(None),
+                        or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
+                    )
                     .order_by(table.c.seq)
                     .limit(batch)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            for row in rows:
-                await publish(Envelope.from_wire(row.body), row.stream)
+            if not rows:
+                return 0
+            await session.execute(
+                update(table)
+                .where(table.c.seq.in_([row.seq for row in rows]))
+                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            )
+        acked = await publish(
+            [
+                Outgoing(str(row.event_id), row.subject, row.body.encode(), row.stream)
+                for row in rows
+            ]
+        )
+        sent = [row.seq for row, ok in zip(rows, acked, strict=True) if ok]
+        failed = [row.seq for row, ok in zip(rows, acked, strict=True) if not ok]
+        async with db.transaction() as session:
+            if sent:
                 await session.execute(
                     update(table)
-                    .where(table.c.seq == row.seq)
-                    .values(published_at=datetime.now(UTC))
+                    .where(table.c.seq.in_(sent))
+                    .values(published_at=datetime.now(UTC), claimed_until=None)
                 )
-        return len(rows)
+            if failed:  # free them for the next round rather than waiting out the lease
+                await session.execute(
+                    update(table).where(table.c.seq.in_(failed)).values(claimed_until=None)
+                )
+        if failed:
+            raise RuntimeError(f"the stream did not acknowledge {len(failed)} of {len(rows)}")
+        return len(sent)
 
-    async def relay(self, db: Database, publish: Publish, poll_seconds: float = 1.0) -> None:
+    async def relay(self, db: Database, publish: PublishBatch, poll_seconds: float = 1.0) -> None:
         """Publish staged events until cancelled, surviving bus and database outages."""
         failures = 0
         while True:
@@ -127,7 +226,8 @@ class Outbox:
                 await asyncio.sleep(min(30.0, 0.5 * 2**failures))
                 continue
             if sent == 0:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), poll_seconds)
-                except TimeoutError:
-                    pass
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that lands as the event is set, and the relay never stops.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(poll_seconds):
+                        await self._wake.wait()

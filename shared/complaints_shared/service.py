@@ -10,21 +10,22 @@ host then runs one service (``complaints run``) or all of them (``complaints up`
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
 from fastapi import APIRouter
-from faststream.nats import NatsBroker, NatsRouter
+from nats.js.client import JetStreamContext
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from complaints_shared.bus import EventConsumer, Handler, publish_to_stream
+from complaints_shared.bus import publish_batch
+from complaints_shared.consumer import Handler, StreamConsumer
 from complaints_shared.contracts.envelope import Envelope, EventPayload
+from complaints_shared.contracts.subjects import stream_for
 from complaints_shared.db import Database
-from complaints_shared.inbox import ProcessedEvents
-from complaints_shared.outbox import Outbox
+from complaints_shared.inbox import Inbox
+from complaints_shared.outbox import Outbox, Outgoing
 from complaints_shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -37,41 +38,64 @@ class Service:
         self.name = name
         self.settings = settings
         self.outbox = Outbox(metadata)
-        self.processed = ProcessedEvents(metadata)
+        self.inbox = Inbox(metadata)
         self.db = Database(settings.database_url_for(name), metadata, schema=name)
-        self.bus = NatsRouter()
         self.http = APIRouter()
-        self.consumers: list[EventConsumer] = []
+        self.consumers: dict[str, StreamConsumer] = {}
+        self.published_events: tuple[type[EventPayload], ...] = ()
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._background: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._broker: NatsBroker | None = None
+        self._js: JetStreamContext | None = None
+        self._ping: Callable[[], Awaitable[bool]] | None = None
 
     def on(self, model: type[EventPayload]) -> Callable[[Handler], Handler]:
         """Register ``handler(envelope, payload, session)`` for events of ``model``.
 
-        The handler runs inside a database transaction; events it stages with
-        :meth:`publish` go out only if that transaction commits.
+        The handler runs inside a database transaction, with the other events of its
+        batch; events it stages with :meth:`publish` go out only if that transaction
+        commits. A case's events reach it in the order they happened
+        (``complaints_shared.consumer``), each exactly once.
         """
 
         def register(handler: Handler) -> Handler:
-            consumer = EventConsumer(
-                service=self.name,
-                model=model,
-                handler=handler,
-                db=self.db,
-                processed=self.processed,
-                settings=self.settings,
-                after_commit=self.outbox.wake,
-            )
-            consumer.register(self.bus)
-            self.consumers.append(consumer)
+            stream = stream_for(model.event_type)
+            if stream.name not in self.consumers:
+                self.consumers[stream.name] = StreamConsumer(
+                    service=self.name,
+                    stream=stream,
+                    db=self.db,
+                    inbox=self.inbox,
+                    settings=self.settings,
+                    after_commit=self.outbox.wake,
+                )
+            self.consumers[stream.name].add(model, handler)
             return handler
 
         return register
 
+    def publishes(self, *models: type[EventPayload]) -> None:
+        """Declare the events this service publishes (its send operations in AsyncAPI).
+
+        :meth:`publish` refuses any other, so the declaration cannot drift from the code.
+        """
+        self.published_events += tuple(m for m in models if m not in self.published_events)
+
+    @property
+    def consumed_events(self) -> tuple[type[EventPayload], ...]:
+        """The events this service has handlers for (its receive operations in AsyncAPI)."""
+        return tuple(m for consumer in self.consumers.values() for m in consumer.models)
+
     async def publish(self, session: AsyncSession, *envelopes: Envelope) -> None:
         """Stage ``envelopes`` in this service's outbox, inside ``session``'s transaction."""
+        declared = {(m.event_type, m.schema_version) for m in self.published_events}
+        for envelope in envelopes:
+            if (envelope.type, envelope.schema_version) not in declared:
+                msg = (
+                    f"{self.name} publishes {envelope.type} v{envelope.schema_version} "
+                    "but does not declare it: add it to service.publishes(...)"
+                )
+                raise ValueError(msg)
         await self.outbox.stage(session, *envelopes)
 
     def on_startup(self, step: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
@@ -90,16 +114,23 @@ class Service:
         for step in self._startup:
             await step()
 
-    def start(self, broker: NatsBroker) -> None:
-        """Start publishing this service's outbox on ``broker``, and its background tasks."""
-        self._broker = broker
+    def start(self, js: JetStreamContext, ping: Callable[[], Awaitable[bool]]) -> None:
+        """Start consuming, relaying this service's outbox, and its background tasks.
 
-        async def publish(envelope: Envelope, stream: str) -> None:
-            await publish_to_stream(broker, envelope, stream)
+        ``ping`` says whether the bus connection is up (for readiness).
+        """
+        self._js, self._ping = js, ping
+
+        async def publish(events: Sequence[Outgoing]) -> list[bool]:
+            return await publish_batch(js, events)
 
         self._tasks = [
             asyncio.create_task(
                 self.outbox.relay(self.db, publish), name=f"{self.name}-outbox-relay"
+            ),
+            *(
+                asyncio.create_task(consumer.run(js), name=f"{consumer.name}-consumer")
+                for consumer in self.consumers.values()
             ),
             *(
                 asyncio.create_task(task(), name=f"{self.name}-{task.__name__}")
@@ -108,18 +139,32 @@ class Service:
         ]
 
     async def stop(self) -> None:
+        """Let consumers finish the batch in hand, then stop everything and close the database."""
+        for consumer in self.consumers.values():
+            consumer.stop()
+        consumer_tasks = [t for t in self._tasks if t.get_name().endswith("-consumer")]
+        if consumer_tasks:
+            await asyncio.wait(consumer_tasks, timeout=5.0)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # already dead: say so, and go on stopping the rest
+                log.exception("background task had failed", task=task.get_name())
         await self.db.dispose()
 
     async def readiness(self) -> dict[str, Any]:
         """What this service depends on, and whether each is there."""
         checks = {
             "database": await self.db.ping(),
-            "bus": self._broker is not None and await self._broker.ping(timeout=0.2),
+            "bus": self._ping is not None and await self._ping(),
             "background_tasks": bool(self._tasks) and not any(t.done() for t in self._tasks),
         }
-        return {"ready": all(checks.values()), **checks}
+        report: dict[str, Any] = {"ready": all(checks.values()), **checks}
+        if checks["database"]:  # not a condition of readiness: a figure for operators
+            async with self.db.read() as session:
+                report["events_held"] = await self.inbox.waiting(session)
+        return report

@@ -34,6 +34,7 @@ def probe(settings: Settings) -> tuple[Service, Table]:
         Column("summary", String(200)),
     )
     service = Service("probe", metadata, settings)
+    service.publishes(DeadlineScheduled, CaseReceived)
 
     @service.on(CaseReceived)
     async def handle(envelope: Envelope, case: CaseReceived, session) -> None:

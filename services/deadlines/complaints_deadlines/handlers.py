@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from complaints_deadlines.models import CaseOfficer
+from complaints_deadlines.models import CaseOfficer, EarlyAcknowledgement
 from complaints_deadlines.scheduling import Scheduler
 from complaints_shared.calendar import add_months
 from complaints_shared.contracts.envelope import Envelope
@@ -50,6 +50,12 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
             with_timers=not case.imported,
             warnings=warnings,
         )
+        early = await session.get(EarlyAcknowledgement, envelope.case_id)
+        if early is not None:
+            await scheduler.meet(
+                session, envelope, 1, DeadlineKind.ACKNOWLEDGEMENT, early.issued_on
+            )
+            await session.delete(early)
 
     @service.on(CaseTriaged)
     async def triaged(envelope: Envelope, triage: CaseTriaged, session: AsyncSession) -> None:
@@ -63,10 +69,15 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
 
     @service.on(LetterIssued)
     async def acknowledged(envelope: Envelope, letter: LetterIssued, session: AsyncSession) -> None:
-        if letter.kind == LetterKind.ACKNOWLEDGEMENT:
+        """The acknowledgement meets its deadline; if the case is not here yet, it will."""
+        if letter.kind != LetterKind.ACKNOWLEDGEMENT:
+            return
+        if await scheduler.find(session, envelope.case_id, 1, DeadlineKind.ACKNOWLEDGEMENT):
             await scheduler.meet(
                 session, envelope, 1, DeadlineKind.ACKNOWLEDGEMENT, letter.issued_on
             )
+        elif await session.get(EarlyAcknowledgement, envelope.case_id) is None:
+            session.add(EarlyAcknowledgement(case_id=envelope.case_id, issued_on=letter.issued_on))
 
     @service.on(CaseResponded)
     async def responded(envelope: Envelope, response: CaseResponded, session: AsyncSession) -> None:
@@ -85,8 +96,11 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
         window = await scheduler.find(
             session, envelope.case_id, previous, DeadlineKind.ESCALATION_WINDOW
         )
-        if window is None:
-            raise LookupError(f"stage {previous} of case {envelope.case_id} not responded here yet")
+        if window is None:  # the case's events arrive in order, so this is a broken history
+            raise LookupError(
+                f"case {envelope.case_id} escalated to stage {escalation.to_stage} but stage "
+                f"{previous} has no escalation window here: was it responded to?"
+            )
         await scheduler.meet(
             session, envelope, previous, DeadlineKind.ESCALATION_WINDOW, escalation.requested_on
         )

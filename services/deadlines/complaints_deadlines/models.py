@@ -119,3 +119,17 @@ class CaseOfficer(Base):
     case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     officer: Mapped[str] = mapped_column(String(200), index=True)
     team: Mapped[str | None] = mapped_column(String(120), index=True)
+
+
+class EarlyAcknowledgement(Base):
+    """An acknowledgement letter heard of before the case it acknowledges.
+
+    Letters and cases travel on different streams, so ``letter.issued`` can arrive
+    first; it is kept here and meets the acknowledgement deadline once stage 1 is
+    scheduled.
+    """
+
+    __tablename__ = "early_acknowledgements"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    issued_on: Mapped[date] = mapped_column(Date)

@@ -33,8 +33,13 @@ from complaints_shared.service import Service
 LIVE = ("open", "paused")
 
 
-class NotScheduledYet(LookupError):
-    """The step happened before its deadline was scheduled; the event is retried until it is."""
+class NoSuchDeadline(LookupError):
+    """An event names a step that has no deadline here.
+
+    A case's events reach this service in order, so this is not "not yet": the
+    history is inconsistent (or the procedure changed under it), and the event is
+    parked for an operator with this error.
+    """
 
 
 def start_of(day: date) -> datetime:
@@ -271,7 +276,7 @@ class Scheduler:
         """The step happened on ``on``: met, and steps counting from it start from then."""
         deadline = await self.find(session, cause.case_id, stage, kind)
         if deadline is None:
-            raise NotScheduledYet(f"no stage {stage} {kind} deadline for case {cause.case_id} yet")
+            raise NoSuchDeadline(f"case {cause.case_id} has no stage {stage} {kind} deadline")
         if deadline.status in ("met", "cancelled"):
             return deadline
         deadline.status, deadline.met_on = "met", on
@@ -308,7 +313,7 @@ class Scheduler:
     ) -> None:
         deadline = await self.find(session, cause.case_id, stage, kind)
         if deadline is None:
-            raise NotScheduledYet(f"no stage {stage} {kind} deadline for case {cause.case_id} yet")
+            raise NoSuchDeadline(f"case {cause.case_id} has no stage {stage} {kind} deadline")
         deadline.working_days = total
         await self.reschedule(
             session, cause, deadline, f"extended to {total} working days: {reason}"

@@ -12,12 +12,16 @@ from complaints_deadlines.models import Base
 from complaints_deadlines.scheduling import Scheduler
 from complaints_deadlines.timers import run_timers
 from complaints_shared.calendar import england_and_wales_bank_holidays, parse_bank_holidays
+from complaints_shared.contracts.events import PAYLOADS
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 
 
 def create(settings: Settings) -> Service:
     service = Service("deadlines", Base.metadata, settings)
+    service.publishes(
+        *(m for m in PAYLOADS if m.event_type.split(".")[0] in {"deadline", "calendar"})
+    )
     scheduler = Scheduler(
         service, CalendarStore(), settings.configured_procedures(), settings.reminder_days
     )

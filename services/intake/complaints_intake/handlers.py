@@ -24,6 +24,6 @@ def register_handlers(service: Service) -> None:
     @service.on(DeadlineMet)
     async def met(envelope: Envelope, deadline: DeadlineMet, session: AsyncSession) -> None:
         row = await session.get(CaseDeadline, deadline.deadline_id)
-        if row is None:
-            raise LookupError(f"deadline {deadline.deadline_id} met before it was scheduled here")
+        if row is None:  # a case's deadline events arrive in order: this history is broken
+            raise LookupError(f"deadline {deadline.deadline_id} met but never scheduled")
         row.status = "met"

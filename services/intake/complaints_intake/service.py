@@ -6,12 +6,17 @@ from complaints_intake.api import register_api
 from complaints_intake.handlers import register_handlers
 from complaints_intake.models import Base
 from complaints_shared.calendar import organisation_calendar
+from complaints_shared.contracts.events import PAYLOADS
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 
 
 def create(settings: Settings) -> Service:
     service = Service("intake", Base.metadata, settings)
+    # Intake owns the case record: every case and compliment fact is its to announce.
+    service.publishes(
+        *(m for m in PAYLOADS if m.event_type.split(".")[0] in {"case", "compliment"})
+    )
     register_handlers(service)
     register_api(service, organisation_calendar(settings))
     return service

@@ -48,6 +48,14 @@ class Envelope(BaseModel):
     case_id: uuid.UUID | None = None
     correlation_id: uuid.UUID
     causation_id: uuid.UUID | None = None
+    sequence: int | None = Field(
+        default=None,
+        ge=1,
+        description="This event's place among its case's events on its stream (1, 2, 3...), "
+        "given by the producer's outbox without gaps, so a consumer can apply a case's events "
+        "in the order they happened whatever order they arrive in. None for events about no "
+        "case.",
+    )
     payload: dict[str, Any]
 
     @property

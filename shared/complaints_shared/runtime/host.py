@@ -31,8 +31,6 @@ class Host:
         self.settings = settings
         self.services = services
         self.broker = make_broker(settings)
-        for service in services:
-            self.broker.include_router(service.bus)
         self.started = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None
         self.app = FastAPI(
@@ -63,7 +61,7 @@ class Host:
         await _retry("streams", lambda: ensure_streams(stream, {s.name for s in self.services}))
         await self.broker.start()
         for service in self.services:
-            service.start(self.broker)
+            service.start(stream, lambda: self.broker.ping(timeout=0.2))
         self.started.set()
         log.info("services started", services=[s.name for s in self.services])
 
@@ -72,14 +70,14 @@ class Host:
         self._starting = asyncio.create_task(self._start(), name="start-services")
 
     async def stop(self) -> None:
-        """Stop consuming, drain the bus connection, stop relays, close databases."""
+        """Stop consuming and relaying, close databases, then close the bus connection."""
         if self._starting is not None:
             self._starting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._starting
-        await self.broker.stop()
         for service in self.services:
             await service.stop()
+        await self.broker.stop()
         log.info("services stopped")
 
     @contextlib.asynccontextmanager
