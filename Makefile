@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 DISTRIBUTIONS := shared services/intake services/deadlines services/letters services/learning services/reporting
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schemas clean
+.PHONY: run test lint schemas asyncapi clean
 
 $(STAMP): $(foreach d,$(DISTRIBUTIONS),$(d)/pyproject.toml) requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -23,6 +23,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/complaints schemas --check
+	.ci/validate-asyncapi
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -32,5 +33,10 @@ lint: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/complaints schemas
 
+# Validate docs/api/asyncapi.json with the AsyncAPI CLI, installed into .tools/ on first
+# use (skipped, saying so, where npm is missing). `make test` runs it too.
+asyncapi:
+	.ci/validate-asyncapi
+
 clean:
-	rm -rf $(VENV) data
+	rm -rf $(VENV) data .tools

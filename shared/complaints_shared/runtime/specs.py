@@ -2,17 +2,17 @@
 
 Both are generated from the installed services as ``complaints up`` would host them,
 written to ``docs/api/`` and checked in CI, so a change to a route or a subscription
-shows up in review.
+shows up in review. The AsyncAPI document is built from the contracts and what each
+service declares it publishes and handles (``complaints_shared.runtime.asyncapi``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from faststream.specification import AsyncAPI
-
 from complaints_shared.contracts.schemas import write_json_documents
 from complaints_shared.plugins import service_factories
+from complaints_shared.runtime.asyncapi import asyncapi_document, service_events
 from complaints_shared.runtime.host import Host
 from complaints_shared.settings import Settings
 
@@ -21,10 +21,11 @@ def api_documents() -> dict[str, dict]:
     # Placeholder locations: nothing is connected, the documents name no real host.
     settings = Settings(nats_url="nats://nats:4222", database_url="sqlite+aiosqlite:///:memory:")
     host = Host(settings, [create(settings) for create in service_factories().values()])
-    asyncapi = AsyncAPI(host.broker, title="Complaints suite", version="0.1.0")
     return {
         "openapi.json": host.app.openapi(),
-        "asyncapi.json": asyncapi.to_specification().to_jsonable(),
+        "asyncapi.json": asyncapi_document(
+            service_events(host.services), title="Complaints suite", version="0.1.0"
+        ),
     }
 
 
