@@ -45,6 +45,7 @@ from complaints_shared.contracts.envelope import Envelope, EventPayload
 from complaints_shared.contracts.subjects import DEAD_LETTERS, StreamSpec, dead_letter_subject
 from complaints_shared.db import Database
 from complaints_shared.inbox import Inbox
+from complaints_shared.outbox import Outbox
 from complaints_shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -106,7 +107,7 @@ class StreamConsumer:
         db: Database,
         inbox: Inbox,
         settings: Settings,
-        after_commit: Callable[[], None],
+        outbox: Outbox,
     ) -> None:
         scope = settings.scope
         # Durable names identify organisation, service, stream and scope, so several
@@ -124,7 +125,7 @@ class StreamConsumer:
         self.db = db
         self.inbox = inbox
         self.settings = settings
-        self.after_commit = after_commit
+        self.outbox = outbox
         self.handlers: dict[tuple[str, int], tuple[type[EventPayload], Handler]] = {}
         self._stopping = False
         self._retry_held_at = 0.0
@@ -235,7 +236,7 @@ class StreamConsumer:
             return
         for delivery in deliveries:
             await delivery.message.ack()
-        self.after_commit()
+        self.outbox.wake()
         await self.park_held(js)
 
     def read(self, message: Msg) -> Delivery:
@@ -277,7 +278,7 @@ class StreamConsumer:
             await message.nak(delay=delay)
             return
         await message.ack()
-        self.after_commit()
+        self.outbox.wake()
         await self.park_held(js)
 
     async def apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
@@ -315,7 +316,7 @@ class StreamConsumer:
         ) is not None:
             envelope = Envelope.from_wire(held.body)
             try:
-                async with session.begin_nested():
+                async with self.outbox.savepoint(session):
                     found = self.handlers.get((envelope.type, envelope.schema_version))
                     payload = envelope.parse(found[0]) if found else None
                     await self.dispatch(session, envelope, payload)
@@ -359,7 +360,7 @@ class StreamConsumer:
                 last = await self.apply_held(session, case_id, cursors[case_id])
                 if last != cursors[case_id]:
                     await self.inbox.save_cursors(session, self.name, {case_id: last})
-            self.after_commit()
+            self.outbox.wake()
             await self.park_held(js)
 
     # -- dead letters -------------------------------------------------------------

@@ -16,7 +16,7 @@ file. That is the embedded default's trade; PostgreSQL is the deployment.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +64,8 @@ class Database:
         self.reader: AsyncEngine = reader
         self.sessions = async_sessionmaker(engine, expire_on_commit=False)
         self.read_sessions = async_sessionmaker(reader, expire_on_commit=False)
+        self.before_commit: list[Callable[[AsyncSession], Awaitable[None]]] = []
+        """Run at the end of every :meth:`transaction` that succeeded, before it commits."""
 
     async def create_schema(self) -> None:
         """Create the service's schema and tables if they are missing."""
@@ -77,6 +79,8 @@ class Database:
         """A session in a transaction that commits on success and rolls back on error."""
         async with self.sessions.begin() as session:
             yield session
+            for step in self.before_commit:
+                await step(session)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

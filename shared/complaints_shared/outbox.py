@@ -10,6 +10,8 @@ Staging also numbers each case's events per stream (``Envelope.sequence``) from 
 counter row updated in the same transaction, so the numbers have no gaps and no
 repeats even with several replicas: consumers use them to apply a case's events in
 order, whatever order the bus delivers them in (``complaints_shared.inbox``).
+What a transaction stages is written once, as it commits (:meth:`Outbox.write`):
+one counter update per case and one insert, however many events it announced.
 
 The relay holds no transaction across the network: it claims a batch of rows for a
 short lease (``claimed_until``) in one transaction, publishes the whole batch with
@@ -23,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -64,6 +66,9 @@ class Outgoing(NamedTuple):
 
 PublishBatch = Callable[[Sequence[Outgoing]], Awaitable[list[bool]]]
 """Publishes a batch at once; says, for each event in order, whether its stream has it."""
+
+STAGED = "complaints.outbox.staged"
+"""Where a session keeps the events staged in its transaction until it commits."""
 
 CLAIM_SECONDS = 30.0
 """How long a relay's claim on a batch lasts: past it, another replica may publish the rows."""
@@ -107,11 +112,28 @@ class Outbox:
         self.sequences = _sequences_table(metadata)
         self._wake = asyncio.Event()
 
-    async def stage(self, session: AsyncSession, *envelopes: Envelope) -> None:
-        """Queue ``envelopes`` for publishing when ``session``'s transaction commits.
+    def stage(self, session: AsyncSession, *envelopes: Envelope) -> None:
+        """Queue ``envelopes`` for publishing when ``session``'s transaction commits."""
+        session.info.setdefault(STAGED, []).extend(envelopes)
+
+    @contextlib.asynccontextmanager
+    async def savepoint(self, session: AsyncSession) -> AsyncIterator[None]:
+        """A savepoint whose rollback also forgets the events staged inside it."""
+        staged = session.info.setdefault(STAGED, [])
+        mark = len(staged)
+        try:
+            async with session.begin_nested():
+                yield
+        except BaseException:
+            del staged[mark:]
+            raise
+
+    async def write(self, session: AsyncSession) -> None:
+        """Number and write what ``session`` staged (run by the database before commit).
 
         Each event about a case gets the next number in that case's series on its stream.
         """
+        envelopes = session.info.pop(STAGED, None)
         if not envelopes:
             return
         numbered = await self._number(session, envelopes)

@@ -40,6 +40,7 @@ class Service:
         self.outbox = Outbox(metadata)
         self.inbox = Inbox(metadata)
         self.db = Database(settings.database_url_for(name), metadata, schema=name)
+        self.db.before_commit.append(self.outbox.write)
         self.http = APIRouter()
         self.consumers: dict[str, StreamConsumer] = {}
         self.published_events: tuple[type[EventPayload], ...] = ()
@@ -67,7 +68,7 @@ class Service:
                     db=self.db,
                     inbox=self.inbox,
                     settings=self.settings,
-                    after_commit=self.outbox.wake,
+                    outbox=self.outbox,
                 )
             self.consumers[stream.name].add(model, handler)
             return handler
@@ -96,7 +97,7 @@ class Service:
                     "but does not declare it: add it to service.publishes(...)"
                 )
                 raise ValueError(msg)
-        await self.outbox.stage(session, *envelopes)
+        self.outbox.stage(session, *envelopes)
 
     def on_startup(self, step: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         """Run ``step`` once the tables exist, before traffic (retried until it succeeds)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_deadlines.models import CaseOfficer, EarlyAcknowledgement
-from complaints_deadlines.scheduling import Scheduler
+from complaints_deadlines.scheduling import NoSuchDeadline, Scheduler
 from complaints_shared.calendar import add_months
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import (
@@ -72,12 +72,15 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
         """The acknowledgement meets its deadline; if the case is not here yet, it will."""
         if letter.kind != LetterKind.ACKNOWLEDGEMENT:
             return
-        if await scheduler.find(session, envelope.case_id, 1, DeadlineKind.ACKNOWLEDGEMENT):
+        try:
             await scheduler.meet(
                 session, envelope, 1, DeadlineKind.ACKNOWLEDGEMENT, letter.issued_on
             )
-        elif await session.get(EarlyAcknowledgement, envelope.case_id) is None:
-            session.add(EarlyAcknowledgement(case_id=envelope.case_id, issued_on=letter.issued_on))
+        except NoSuchDeadline:
+            if await session.get(EarlyAcknowledgement, envelope.case_id) is None:
+                session.add(
+                    EarlyAcknowledgement(case_id=envelope.case_id, issued_on=letter.issued_on)
+                )
 
     @service.on(CaseResponded)
     async def responded(envelope: Envelope, response: CaseResponded, session: AsyncSession) -> None:

@@ -96,10 +96,16 @@ class Scheduler:
         )
 
     async def _reset_timers(
-        self, session: AsyncSession, deadline: Deadline, calendar: WorkingDayCalendar
+        self,
+        session: AsyncSession,
+        deadline: Deadline,
+        calendar: WorkingDayCalendar,
+        *,
+        new: bool = False,
     ) -> None:
         """Replace the deadline's pending timers with ones for its current due date."""
-        await self._drop_pending_timers(session, deadline)
+        if not new:  # a deadline made in this transaction has none yet
+            await self._drop_pending_timers(session, deadline)
         if deadline.status != "open" or not deadline.with_timers:
             return
         remind_on = calendar.subtract(deadline.due_on, deadline.reminder_days)
@@ -155,8 +161,7 @@ class Scheduler:
             deadline.skipped = self._skipped(calendar, deadline)
             made[step.kind] = deadline
             session.add(deadline)
-            await session.flush()
-            await self._reset_timers(session, deadline, calendar)
+            await self._reset_timers(session, deadline, calendar, new=True)
             await self._announce(session, cause, deadline, self._scheduled(deadline, calendar))
         return list(made.values())
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake.models import CaseDeadline
@@ -11,19 +13,27 @@ from complaints_shared.service import Service
 
 
 def register_handlers(service: Service) -> None:
+    # Plain statements rather than ORM loads: these run for every deadline of every case.
+    dialect = postgresql if service.db.is_postgres else sqlite
+
     @service.on(DeadlineScheduled)
     async def scheduled(
         envelope: Envelope, deadline: DeadlineScheduled, session: AsyncSession
     ) -> None:
-        row = await session.get(CaseDeadline, deadline.deadline_id)
-        if row is None:
-            row = CaseDeadline(deadline_id=deadline.deadline_id, case_id=envelope.case_id)
-            session.add(row)
-        row.kind, row.due_on = deadline.kind, deadline.due_on
+        values = {"kind": deadline.kind, "due_on": deadline.due_on}
+        await session.execute(
+            dialect.insert(CaseDeadline)
+            .values(deadline_id=deadline.deadline_id, case_id=envelope.case_id, **values)
+            .on_conflict_do_update(index_elements=[CaseDeadline.deadline_id], set_=values)
+        )
 
     @service.on(DeadlineMet)
     async def met(envelope: Envelope, deadline: DeadlineMet, session: AsyncSession) -> None:
-        row = await session.get(CaseDeadline, deadline.deadline_id)
-        if row is None:  # a case's deadline events arrive in order: this history is broken
+        done = await session.execute(
+            update(CaseDeadline)
+            .where(CaseDeadline.deadline_id == deadline.deadline_id)
+            .values(status="met")
+            .execution_options(synchronize_session=False)
+        )
+        if done.rowcount == 0:  # a case's deadline events arrive in order: this history is broken
             raise LookupError(f"deadline {deadline.deadline_id} met but never scheduled")
-        row.status = "met"
