@@ -4,8 +4,9 @@
 ``ImportLine``; the JSON Schema is ``services/intake/import/import-line.schema.json``
 and an example sits beside it). Every line is validated whole before anything is
 written; an accepted line is replayed through the same lifecycle actions as the
-API, with its original dates, in one transaction, so every other service sees it
-as it happened. A reference already present is skipped, so re-running an import
+API, with its original dates, all or nothing, so every other service sees it
+as it happened. Lines go in by the couple of hundred per transaction, each in a
+savepoint of its own. A reference already present is skipped, so re-running an import
 imports nothing twice. Bad lines are reported (line, field, reason) and the good
 ones still go in.
 """
@@ -25,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake import lifecycle
 from complaints_intake.models import Case
@@ -93,11 +95,14 @@ def _step_date(step: BaseModel) -> date:
     return next(v for v in step.model_dump().values() if isinstance(v, date))
 
 
+CHUNK = 200
+"""Lines replayed per transaction: each in its own savepoint, so a bad one leaves no trace."""
+
+
 async def import_lines(service: Service, lines: list[str]) -> Report:
     """Validate and replay each line; return what went in, what was skipped, what failed."""
     report = Report()
-    calendar = organisation_calendar(service.settings)
-    procedures = service.settings.configured_procedures()
+    valid: list[tuple[int, ImportLine]] = []
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -111,51 +116,63 @@ async def import_lines(service: Service, lines: list[str]) -> Report:
         if line.complaint.directorate not in service.settings.directorates:
             report.error(number, "complaint.directorate", "unknown directorate")
             continue
+        valid.append((number, line))
+    for start in range(0, len(valid), CHUNK):
         async with service.db.transaction() as session:
-            if await session.scalar(select(Case.id).where(Case.reference == line.reference)):
-                report.skipped.append(line.reference)
-                continue
-        try:
-            async with service.db.transaction() as session:
-                try:
-                    case = await log_case(
-                        service,
-                        session,
-                        line.complaint,
-                        ACTOR,
-                        reference=line.reference,
-                        imported=True,
-                        occurred_at=_noon(line.complaint.received_on),
-                    )
-                except lifecycle.InvalidField as invalid:
-                    raise _LineError(f"complaint.{invalid.field}", str(invalid)) from None
-                context = lifecycle.Context(procedure(case.procedure, procedures), calendar)
-                for index, step in enumerate(line.steps):
-                    action = lifecycle.ACTIONS[step.action]
-                    command = action.command.model_validate(
-                        step.model_dump(exclude={"action", "actor"})
-                    )
-                    try:
-                        payload = lifecycle.perform(action, case, command, context)
-                    except lifecycle.InvalidField as invalid:
-                        where = f"steps.{index}.{step.action}.{invalid.field}"
-                        raise _LineError(where, str(invalid)) from None
-                    except lifecycle.Refused as refused:
-                        raise _LineError(f"steps.{index}.action", str(refused)) from None
-                    await record(
-                        service,
-                        session,
-                        case,
-                        action.name,
-                        payload,
-                        step.actor,
-                        occurred_at=_noon(_step_date(command)),
-                    )
-        except _LineError as error:
-            report.error(number, error.where, error.reason)
-            continue
-        report.imported.append(line.reference)
+            for number, line in valid[start : start + CHUNK]:
+                await _replay(service, session, number, line, report)
     return report
+
+
+async def _replay(
+    service: Service, session: AsyncSession, number: int, line: ImportLine, report: Report
+) -> None:
+    """Replay one history in a savepoint of the chunk's transaction, or report why not."""
+    if await session.scalar(select(Case.id).where(Case.reference == line.reference)):
+        report.skipped.append(line.reference)
+        return
+    calendar = organisation_calendar(service.settings)
+    procedures = service.settings.configured_procedures()
+    try:
+        async with service.outbox.savepoint(session):
+            try:
+                case = await log_case(
+                    service,
+                    session,
+                    line.complaint,
+                    ACTOR,
+                    reference=line.reference,
+                    imported=True,
+                    occurred_at=_noon(line.complaint.received_on),
+                )
+            except lifecycle.InvalidField as invalid:
+                raise _LineError(f"complaint.{invalid.field}", str(invalid)) from None
+            context = lifecycle.Context(procedure(case.procedure, procedures), calendar)
+            for index, step in enumerate(line.steps):
+                action = lifecycle.ACTIONS[step.action]
+                command = action.command.model_validate(
+                    step.model_dump(exclude={"action", "actor"})
+                )
+                try:
+                    payload = lifecycle.perform(action, case, command, context)
+                except lifecycle.InvalidField as invalid:
+                    where = f"steps.{index}.{step.action}.{invalid.field}"
+                    raise _LineError(where, str(invalid)) from None
+                except lifecycle.Refused as refused:
+                    raise _LineError(f"steps.{index}.action", str(refused)) from None
+                await record(
+                    service,
+                    session,
+                    case,
+                    action.name,
+                    payload,
+                    step.actor,
+                    occurred_at=_noon(_step_date(command)),
+                )
+    except _LineError as error:
+        report.error(number, error.where, error.reason)
+        return
+    report.imported.append(line.reference)
 
 
 class _LineError(Exception):
