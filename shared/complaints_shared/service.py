@@ -165,7 +165,7 @@ class Service:
             "background_tasks": bool(self._tasks) and not any(t.done() for t in self._tasks),
         }
         report: dict[str, Any] = {"ready": all(checks.values()), **checks}
-        if checks["database"]:  # not a condition of readiness: a figure for operators
+        if self._tasks and checks["database"]:  # started, tables exist: a figure, not a condition
             async with self.db.read() as session:
                 report["events_held"] = await self.inbox.waiting(session)
         return report
