@@ -15,6 +15,7 @@ transaction as the work:
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Collection
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -52,7 +54,8 @@ def _table(metadata: MetaData, name: str, *columns: Column) -> Table:
 class Inbox:
     """The consumers' record of one service: cursors, held events, processed ids."""
 
-    def __init__(self, metadata: MetaData) -> None:
+    def __init__(self, metadata: MetaData, service: str) -> None:
+        self.service = service
         self.processed = _table(
             metadata,
             "processed_events",
@@ -108,12 +111,26 @@ class Inbox:
         Missing rows are created first, so two replicas handling events of one case
         always meet on the same row lock and take turns. Rows are taken in one order
         (sorted ids) so two batches cannot deadlock on them.
+
+        On PostgreSQL each case is also locked for the whole service (an advisory
+        lock), so the service's consumers of *different* streams take turns on a case
+        too: a handler that reconciles two streams (an acknowledgement letter and the
+        case it acknowledges) always sees what the other committed. SQLite's single
+        writer gives the same for free.
         """
         if not case_ids:
             return {}
         ordered = sorted(case_ids, key=str)
         table = self.cursors
         dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+        if dialect is postgresql:
+            await session.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) "
+                    "WITH ORDINALITY AS t(k, i) ORDER BY i"
+                ),
+                {"keys": [self._lock_key(case_id) for case_id in ordered]},
+            )
         await session.execute(
             dialect.insert(table).on_conflict_do_nothing(),
             [{"consumer": consumer, "case_id": case_id, "last": 0} for case_id in ordered],
@@ -125,6 +142,10 @@ class Inbox:
             .with_for_update()
         )
         return {row.case_id: row.last for row in rows}
+
+    def _lock_key(self, case_id: uuid.UUID) -> int:
+        digest = hashlib.blake2b(f"{self.service}:{case_id}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big", signed=True)
 
     async def save_cursors(
         self, session: AsyncSession, consumer: str, cursors: dict[uuid.UUID, int]

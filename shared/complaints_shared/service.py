@@ -38,7 +38,7 @@ class Service:
         self.name = name
         self.settings = settings
         self.outbox = Outbox(metadata)
-        self.inbox = Inbox(metadata)
+        self.inbox = Inbox(metadata, name)
         self.db = Database(settings.database_url_for(name), metadata, schema=name)
         self.db.before_commit.append(self.outbox.write)
         self.http = APIRouter()

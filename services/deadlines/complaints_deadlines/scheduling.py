@@ -231,6 +231,10 @@ class Scheduler:
             .with_for_update()
         )
 
+    async def case_deadlines(self, session: AsyncSession, case_id: uuid.UUID) -> list[Deadline]:
+        query = select(Deadline).where(Deadline.case_id == case_id).order_by(Deadline.id)
+        return list(await session.scalars(query.with_for_update()))
+
     async def live(self, session: AsyncSession, case_id: uuid.UUID) -> list[Deadline]:
         query = select(Deadline).where(Deadline.case_id == case_id, Deadline.status.in_(LIVE))
         return list(await session.scalars(query.with_for_update()))
@@ -278,11 +282,16 @@ class Scheduler:
     async def meet(
         self, session: AsyncSession, cause: Envelope, stage: int, kind: str, on: date
     ) -> Deadline:
-        """The step happened on ``on``: met, and steps counting from it start from then."""
+        """The step happened on ``on``: met, and steps counting from it start from then.
+
+        A cancelled deadline is met too: the step did happen. That is how an
+        acknowledgement letter heard of after the case was withdrawn ends the same as
+        one heard of before (letters and cases travel on different streams).
+        """
         deadline = await self.find(session, cause.case_id, stage, kind)
         if deadline is None:
             raise NoSuchDeadline(f"case {cause.case_id} has no stage {stage} {kind} deadline")
-        if deadline.status in ("met", "cancelled"):
+        if deadline.status == "met":
             return deadline
         deadline.status, deadline.met_on = "met", on
         await self._drop_pending_timers(session, deadline)
@@ -325,11 +334,21 @@ class Scheduler:
         )
 
     async def pause(self, session: AsyncSession, cause: Envelope, on: date, reason: str) -> None:
-        for deadline in await self.live(session, cause.case_id):
-            if deadline.status != "open" or deadline.kind == DeadlineKind.ESCALATION_WINDOW:
+        """Stop the clock of every step still running on ``on``.
+
+        A step met *after* ``on`` was still running then, so its clock stops too (it
+        keeps its met date): the acknowledgement letter travels on another stream
+        than the clock stop, and its deadline must end the same whichever comes first.
+        """
+        for deadline in await self.case_deadlines(session, cause.case_id):
+            if deadline.kind == DeadlineKind.ESCALATION_WINDOW or deadline.paused_on:
                 continue
-            deadline.status, deadline.paused_on = "paused", on
-            await self._drop_pending_timers(session, deadline)
+            if deadline.status == "open":
+                deadline.status = "paused"
+                await self._drop_pending_timers(session, deadline)
+            elif not (deadline.status == "met" and deadline.met_on and deadline.met_on > on):
+                continue
+            deadline.paused_on = on
             await self._announce(
                 session,
                 cause,
@@ -345,13 +364,14 @@ class Scheduler:
 
     async def resume(self, session: AsyncSession, cause: Envelope, on: date) -> None:
         calendar = await self.calendars.current(session)
-        for deadline in await self.live(session, cause.case_id):
-            if deadline.status != "paused" or deadline.paused_on is None:
+        for deadline in await self.case_deadlines(session, cause.case_id):
+            if deadline.paused_on is None or deadline.status == "cancelled":
                 continue
             paused = max(0, calendar.between(deadline.paused_on, on))
             stopped_on, deadline.paused_on = deadline.paused_on, None
             deadline.paused_days += paused
-            deadline.status = "open"
+            if deadline.status == "paused":
+                deadline.status = "open"
             moved = await self.reschedule(
                 session,
                 cause,
