@@ -40,9 +40,12 @@ class Database:
         self.schema = schema
         self.is_postgres = self.url.get_backend_name() == "postgresql"
         if self.is_postgres:
-            engine = create_async_engine(
-                self.url, pool_pre_ping=True, pool_size=5, max_overflow=5
-            ).execution_options(schema_translate_map={None: schema})
+            # No pre-ping: it costs a round trip per transaction. A connection the server
+            # dropped fails its transaction, which is retried, and SQLAlchemy then
+            # discards the pool's stale connections.
+            engine = create_async_engine(self.url, pool_size=5, max_overflow=5).execution_options(
+                schema_translate_map={None: schema}
+            )
             reader = engine
         elif not self.url.database or self.url.database == ":memory:":
             # One connection holds the whole database (used to generate the API documents).
