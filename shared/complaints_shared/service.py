@@ -147,14 +147,16 @@ class Service:
         if consumer_tasks:
             await asyncio.wait(consumer_tasks, timeout=5.0)
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            except Exception:  # already dead: say so, and go on stopping the rest
-                log.exception("background task had failed", task=task.get_name())
+            # Cancel until it is done: on Python 3.11 an asyncio.wait_for inside a library
+            # (the connection pool's, nats-py's) can swallow a cancellation that lands
+            # just as what it waits for completes, and the task would run on.
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=1.0)
+            if not task.cancelled() and task.exception() is not None:
+                log.error(
+                    "background task had failed", task=task.get_name(), exc_info=task.exception()
+                )
         await self.db.dispose()
 
     async def readiness(self) -> dict[str, Any]:
