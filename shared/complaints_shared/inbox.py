@@ -37,12 +37,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_shared.contracts.envelope import Envelope
-from complaints_shared.db import UtcDateTime
+from complaints_shared.db import UtcDateTime, upsert
 
 
 def _table(metadata: MetaData, name: str, *columns: Column) -> Table:
@@ -122,8 +121,7 @@ class Inbox:
             return {}
         ordered = sorted(case_ids, key=str)
         table = self.cursors
-        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-        if dialect is postgresql:
+        if session.bind.dialect.name == "postgresql":
             await session.execute(
                 text(
                     "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) "
@@ -132,7 +130,7 @@ class Inbox:
                 {"keys": [self._lock_key(case_id) for case_id in ordered]},
             )
         await session.execute(
-            dialect.insert(table).on_conflict_do_nothing(),
+            upsert(session, table).on_conflict_do_nothing(),
             [{"consumer": consumer, "case_id": case_id, "last": 0} for case_id in ordered],
         )
         rows = await session.execute(
@@ -164,9 +162,8 @@ class Inbox:
 
     async def hold(self, session: AsyncSession, consumer: str, envelope: Envelope) -> None:
         """Keep an event that arrived before its turn (a redelivered one is kept once)."""
-        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
         await session.execute(
-            dialect.insert(self.held)
+            upsert(session, self.held)
             .values(
                 consumer=consumer,
                 case_id=envelope.case_id,

@@ -45,12 +45,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.subjects import stream_for
-from complaints_shared.db import Database, UtcDateTime
+from complaints_shared.db import Database, UtcDateTime, upsert
 
 log = structlog.get_logger(__name__)
 
@@ -158,11 +157,10 @@ class Outbox:
         )
         if not wanted:
             return list(envelopes)
-        dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
         table = self.sequences
         next_number: dict[tuple[str, object], int] = {}
         for (stream, case_id), count in sorted(wanted.items(), key=lambda kv: str(kv[0])):
-            statement = dialect.insert(table).values(stream=stream, case_id=case_id, last=count)
+            statement = upsert(session, table).values(stream=stream, case_id=case_id, last=count)
             statement = statement.on_conflict_do_update(
                 index_elements=[table.c.stream, table.c.case_id],
                 set_={"last": table.c.last + count},

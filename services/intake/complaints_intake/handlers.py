@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake.models import CaseDeadline
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import DeadlineMet, DeadlineScheduled
+from complaints_shared.db import upsert
 from complaints_shared.service import Service
 
 
 def register_handlers(service: Service) -> None:
     # Plain statements rather than ORM loads: these run for every deadline of every case.
-    dialect = postgresql if service.db.is_postgres else sqlite
-
     @service.on(DeadlineScheduled)
     async def scheduled(
         envelope: Envelope, deadline: DeadlineScheduled, session: AsyncSession
     ) -> None:
         values = {"kind": deadline.kind, "due_on": deadline.due_on}
         await session.execute(
-            dialect.insert(CaseDeadline)
+            upsert(session, CaseDeadline)
             .values(deadline_id=deadline.deadline_id, case_id=envelope.case_id, **values)
             .on_conflict_do_update(index_elements=[CaseDeadline.deadline_id], set_=values)
         )
