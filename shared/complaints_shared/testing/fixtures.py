@@ -6,7 +6,8 @@
 - PostgreSQL: a throwaway database on ``COMPLAINTS_TEST_POSTGRES_URL`` (default the
   local server on 127.0.0.1:5432), else a testcontainers PostgreSQL where Docker
   runs. Under ``CI`` an unreachable PostgreSQL fails the run instead of skipping.
-- ``database_url``: every persistence test runs once on SQLite and once on PostgreSQL.
+- ``database_url``: every persistence test runs once on SQLite and once on PostgreSQL;
+  ``spare_database_url`` makes more on the same backend, for more copies of services.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,35 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path}/{{service}}.db"
     return request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture
+async def spare_database_url(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+    """Makes more databases on ``database_url``'s backend, each fresh and empty.
+
+    ``await spare_database_url("copy")`` is a URL template for another copy of some
+    services beside the first. A service keeps its tables in a schema (PostgreSQL) or
+    a file (SQLite) named after itself, so each copy needs a database (dropped after
+    the test), or a folder, of its own.
+    """
+    sqlite = database_url.startswith("sqlite")
+    admin_url = "" if sqlite else request.getfixturevalue("postgres_admin_url")
+    made: list[str] = []
+
+    async def make(label: str) -> str:
+        name = f"complaints_test_{uuid.uuid4().hex[:12]}"
+        if sqlite:
+            return f"sqlite+aiosqlite:///{tmp_path}/{label}-{name}/{{service}}.db"
+        await _admin(admin_url, f'CREATE DATABASE "{name}"')
+        made.append(name)
+        url = make_url(admin_url).set(drivername="postgresql+asyncpg", database=name)
+        return url.render_as_string(hide_password=False)
+
+    yield make
+    for name in made:
+        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

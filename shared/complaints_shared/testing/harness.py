@@ -20,10 +20,11 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy, PubAck
+from sqlalchemy import select
 
 from complaints_shared.contracts.envelope import Envelope
-from complaints_shared.contracts.subjects import stream_for
+from complaints_shared.contracts.subjects import DEAD_LETTERS, STREAMS, stream_for
 from complaints_shared.runtime.host import Host
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
@@ -38,9 +39,13 @@ class Running:
     nc: Client
     js: JetStreamContext
 
-    async def publish(self, envelope: Envelope, msg_id: str | None = None) -> None:
-        """Publish as a producer would (``Nats-Msg-Id`` = event id unless given)."""
-        await self.js.publish(
+    async def publish(self, envelope: Envelope, msg_id: str | None = None) -> PubAck:
+        """Publish as a producer would (``Nats-Msg-Id`` = event id unless given).
+
+        The acknowledgement says whether the stream kept it (``duplicate``: it had
+        the same id within its duplicate window, and dropped it).
+        """
+        return await self.js.publish(
             envelope.subject,
             envelope.to_wire(),
             stream=stream_for(envelope.type).name,
@@ -71,6 +76,55 @@ class Running:
         event_type = ".".join(subject.split(".")[3:5])
         stream = stream_for(event_type).name
         return [Envelope.from_wire(msg.data) for msg in await self.messages(stream, subject)]
+
+    async def drained(self) -> bool:
+        """Whether the hosted services have handled everything the bus has for them.
+
+        Every consumer has nothing pending or awaiting acknowledgement and every
+        outbox is published. Events held until earlier ones arrive may remain (see
+        :meth:`held`). The organisation's message count on each stream is read before
+        and after, so a relay publishing while the consumers are being asked cannot
+        make this answer early.
+        """
+        before = await self._message_counts()
+        for service in self.host.services:
+            for consumer in service.consumers.values():
+                info = await self.js.consumer_info(consumer.stream.name, consumer.name)
+                if info.num_pending or info.num_ack_pending:
+                    return False
+            outbox = service.outbox.table
+            async with service.db.read() as session:
+                unsent = await session.scalar(
+                    select(outbox.c.seq).where(outbox.c.published_at.is_(None)).limit(1)
+                )
+            if unsent is not None:
+                return False
+        return await self._message_counts() == before
+
+    async def held(self) -> int:
+        """How many events the hosted services hold, waiting for earlier ones."""
+        total = 0
+        for service in self.host.services:
+            async with service.db.read() as session:
+                total += await service.inbox.waiting(session)
+        return total
+
+    async def quiet(self) -> bool:
+        """Drained (:meth:`drained`) and holding nothing: the services have caught up."""
+        return await self.drained() and await self.held() == 0
+
+    async def _message_counts(self) -> list[int]:
+        organisation = self.host.settings.organisation
+        counts = []
+        for spec in STREAMS:
+            subject = (
+                f"dead_letter.complaints.{organisation}.>"
+                if spec is DEAD_LETTERS
+                else f"complaints.{organisation}.>"
+            )
+            info = await self.js.stream_info(spec.name, subjects_filter=subject)
+            counts.append(sum((info.state.subjects or {}).values()))
+        return counts
 
 
 @asynccontextmanager
