@@ -41,6 +41,7 @@ from nats.js.client import JetStreamContext
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from complaints_shared.bus import PUBLISH_TIMEOUT_SECONDS
 from complaints_shared.contracts.envelope import Envelope, EventPayload
 from complaints_shared.contracts.subjects import DEAD_LETTERS, StreamSpec, dead_letter_subject
 from complaints_shared.db import Database
@@ -58,7 +59,6 @@ ACK_WAIT_SECONDS = 10.0
 BATCH_SIZE = 200
 FETCH_SECONDS = 1.0
 RETRY_HELD_SECONDS = 5.0
-PUBLISH_TIMEOUT_SECONDS = 5.0
 
 Handler = Callable[[Envelope, Any, AsyncSession], Awaitable[None]]
 
