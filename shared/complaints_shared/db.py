@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, make_url, text
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -104,6 +104,17 @@ class Database:
         await self.engine.dispose()
         if self.reader is not self.engine:
             await self.reader.dispose()
+
+
+def platform_table(metadata: MetaData, name: str, *parts: Any) -> Table:
+    """The table ``name`` in ``metadata``, defined from ``parts`` unless it already is.
+
+    The platform's tables (outbox, inbox) join each service's own metadata; a second
+    Outbox or Inbox on the same metadata reuses them rather than redefining them.
+    """
+    if name in metadata.tables:
+        return metadata.tables[name]
+    return Table(name, metadata, *parts)
 
 
 def upsert(session: AsyncSession, table: Any) -> Any:

@@ -25,7 +25,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Table,
     Text,
     Uuid,
     and_,
@@ -41,13 +40,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_shared.contracts.envelope import Envelope
-from complaints_shared.db import UtcDateTime, upsert
-
-
-def _table(metadata: MetaData, name: str, *columns: Column) -> Table:
-    if name in metadata.tables:
-        return metadata.tables[name]
-    return Table(name, metadata, *columns)
+from complaints_shared.db import UtcDateTime, platform_table, upsert
 
 
 class Inbox:
@@ -55,21 +48,21 @@ class Inbox:
 
     def __init__(self, metadata: MetaData, service: str) -> None:
         self.service = service
-        self.processed = _table(
+        self.processed = platform_table(
             metadata,
             "processed_events",
             Column("consumer", String(120), primary_key=True),
             Column("event_id", Uuid, primary_key=True),
             Column("processed_at", UtcDateTime, nullable=False),
         )
-        self.cursors = _table(
+        self.cursors = platform_table(
             metadata,
             "event_cursors",
             Column("consumer", String(120), primary_key=True),
             Column("case_id", Uuid, primary_key=True),
             Column("last", Integer, nullable=False),
         )
-        self.held = _table(
+        self.held = platform_table(
             metadata,
             "held_events",
             Column("consumer", String(120), primary_key=True),

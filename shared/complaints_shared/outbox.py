@@ -37,7 +37,6 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
-    Table,
     Text,
     Uuid,
     insert,
@@ -49,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.subjects import stream_for
-from complaints_shared.db import Database, UtcDateTime, upsert
+from complaints_shared.db import Database, UtcDateTime, platform_table, upsert
 
 log = structlog.get_logger(__name__)
 
@@ -73,42 +72,30 @@ CLAIM_SECONDS = 30.0
 """How long a relay's claim on a batch lasts: past it, another replica may publish the rows."""
 
 
-def _outbox_table(metadata: MetaData) -> Table:
-    if "outbox" in metadata.tables:
-        return metadata.tables["outbox"]
-    return Table(
-        "outbox",
-        metadata,
-        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
-        Column("event_id", Uuid, nullable=False, unique=True),
-        Column("stream", String(64), nullable=False),
-        Column("subject", String(255), nullable=False),
-        Column("body", Text, nullable=False),
-        Column("staged_at", UtcDateTime, nullable=False),
-        Column("claimed_until", UtcDateTime),
-        Column("published_at", UtcDateTime),
-        Index("ix_outbox_unpublished", "published_at", "seq"),
-    )
-
-
-def _sequences_table(metadata: MetaData) -> Table:
-    if "outbox_sequences" in metadata.tables:
-        return metadata.tables["outbox_sequences"]
-    return Table(
-        "outbox_sequences",
-        metadata,
-        Column("stream", String(64), primary_key=True),
-        Column("case_id", Uuid, primary_key=True),
-        Column("last", Integer, nullable=False),
-    )
-
-
 class Outbox:
     """A service's outbox table, its per-case event numbering, and the relay."""
 
     def __init__(self, metadata: MetaData) -> None:
-        self.table = _outbox_table(metadata)
-        self.sequences = _sequences_table(metadata)
+        self.table = platform_table(
+            metadata,
+            "outbox",
+            Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+            Column("event_id", Uuid, nullable=False, unique=True),
+            Column("stream", String(64), nullable=False),
+            Column("subject", String(255), nullable=False),
+            Column("body", Text, nullable=False),
+            Column("staged_at", UtcDateTime, nullable=False),
+            Column("claimed_until", UtcDateTime),
+            Column("published_at", UtcDateTime),
+            Index("ix_outbox_unpublished", "published_at", "seq"),
+        )
+        self.sequences = platform_table(
+            metadata,
+            "outbox_sequences",
+            Column("stream", String(64), primary_key=True),
+            Column("case_id", Uuid, primary_key=True),
+            Column("last", Integer, nullable=False),
+        )
         self._wake = asyncio.Event()
 
     def stage(self, session: AsyncSession, *envelopes: Envelope) -> None:

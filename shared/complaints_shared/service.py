@@ -44,6 +44,7 @@ class Service:
         self.http = APIRouter()
         self.consumers: dict[str, StreamConsumer] = {}
         self.published_events: tuple[type[EventPayload], ...] = ()
+        self._declared: set[tuple[str, int]] = set()
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._background: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -81,6 +82,7 @@ class Service:
         :meth:`publish` refuses any other, so the declaration cannot drift from the code.
         """
         self.published_events += tuple(m for m in models if m not in self.published_events)
+        self._declared = {(m.event_type, m.schema_version) for m in self.published_events}
 
     @property
     def consumed_events(self) -> tuple[type[EventPayload], ...]:
@@ -89,9 +91,8 @@ class Service:
 
     async def publish(self, session: AsyncSession, *envelopes: Envelope) -> None:
         """Stage ``envelopes`` in this service's outbox, inside ``session``'s transaction."""
-        declared = {(m.event_type, m.schema_version) for m in self.published_events}
         for envelope in envelopes:
-            if (envelope.type, envelope.schema_version) not in declared:
+            if (envelope.type, envelope.schema_version) not in self._declared:
                 msg = (
                     f"{self.name} publishes {envelope.type} v{envelope.schema_version} "
                     "but does not declare it: add it to service.publishes(...)"
