@@ -761,6 +761,21 @@ class Burst:
     errors: Counter[str]
 
 
+async def post_complaint(
+    client: httpx.AsyncClient, body: dict[str, Any], errors: Counter[str]
+) -> str | None:
+    """POST one complaint; its case id, or None with the failure counted in ``errors``."""
+    try:
+        response = await client.post("/api/v1/complaints", json=body)
+    except httpx.HTTPError as error:
+        errors[type(error).__name__] += 1
+        return None
+    if response.status_code != 201:
+        errors[f"HTTP {response.status_code}: {response.text[:200]}"] += 1
+        return None
+    return response.json()["id"]
+
+
 async def post_burst(
     client: httpx.AsyncClient, bodies: Callable[[], dict[str, Any]], count: int, limit: float
 ) -> Burst:
@@ -773,15 +788,8 @@ async def post_burst(
         nonlocal left
         while left > 0:
             left -= 1
-            try:
-                response = await client.post("/api/v1/complaints", json=bodies())
-            except httpx.HTTPError as error:
-                errors[type(error).__name__] += 1
-                continue
-            if response.status_code == 201:
-                ids.append(response.json()["id"])
-            else:
-                errors[f"HTTP {response.status_code}: {response.text[:200]}"] += 1
+            if (case_id := await post_complaint(client, bodies(), errors)) is not None:
+                ids.append(case_id)
 
     started = time.monotonic()
     workers = [asyncio.create_task(worker()) for _ in range(CLIENTS)]
@@ -822,15 +830,8 @@ async def post_steady(
     count = round(per_second * seconds)
 
     async def one(due: float) -> None:
-        try:
-            response = await client.post("/api/v1/complaints", json=bodies())
-        except httpx.HTTPError as error:
-            errors[type(error).__name__] += 1
-            return
-        if response.status_code == 201:
+        if await post_complaint(client, bodies(), errors) is not None:
             latencies.append(time.monotonic() - due)
-        else:
-            errors[f"HTTP {response.status_code}: {response.text[:200]}"] += 1
 
     tasks = []
     start = time.monotonic() + 0.05
