@@ -128,8 +128,9 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
             envelope,
             extension.stage,
             extension.step,
-            extension.working_days,
             extension.reason,
+            working_days=extension.working_days,
+            calendar_months=extension.calendar_months,
         )
 
     @service.on(ClockStopped)

@@ -323,15 +323,27 @@ class Scheduler:
         return deadline
 
     async def extend(
-        self, session: AsyncSession, cause: Envelope, stage: int, kind: str, total: int, reason: str
+        self,
+        session: AsyncSession,
+        cause: Envelope,
+        stage: int,
+        kind: str,
+        reason: str,
+        *,
+        working_days: int = 0,
+        calendar_months: int | None = None,
     ) -> None:
+        """A longer timescale: working days, or a month-based limit's new total by agreement."""
         deadline = await self.find(session, cause.case_id, stage, kind)
         if deadline is None:
             raise NoSuchDeadline(f"case {cause.case_id} has no stage {stage} {kind} deadline")
-        deadline.working_days = total
-        await self.reschedule(
-            session, cause, deadline, f"extended to {total} working days: {reason}"
-        )
+        if calendar_months:
+            deadline.calendar_months = calendar_months
+            why = f"extended by agreement to {calendar_months} months: {reason}"
+        else:
+            deadline.working_days = working_days
+            why = f"extended to {working_days} working days: {reason}"
+        await self.reschedule(session, cause, deadline, why)
 
     async def pause(self, session: AsyncSession, cause: Envelope, on: date, reason: str) -> None:
         """Stop the clock of every step still running on ``on``.

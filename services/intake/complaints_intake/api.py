@@ -241,7 +241,11 @@ def _add_action_route(
     async def act(case_id: uuid.UUID, command: command_type, actor: Actor = "unknown") -> Case:  # type: ignore[valid-type]
         async with service.db.transaction() as session:
             case = await _case(session, case_id, lock=True)
-            context = lifecycle.Context(procedure(case.procedure, procedures), calendar)
+            context = lifecycle.Context(
+                procedure(case.procedure, procedures),
+                calendar,
+                service.settings.subjects.get(case.directorate, ()),
+            )
             try:
                 payload = lifecycle.perform(action, case, command, context)
             except lifecycle.Refused as refusal:

@@ -147,7 +147,11 @@ async def _replay(
                 )
             except lifecycle.InvalidField as invalid:
                 raise _LineError(f"complaint.{invalid.field}", str(invalid)) from None
-            context = lifecycle.Context(procedure(case.procedure, procedures), calendar)
+            context = lifecycle.Context(
+                procedure(case.procedure, procedures),
+                calendar,
+                service.settings.subjects.get(case.directorate, ()),
+            )
             for index, step in enumerate(line.steps):
                 action = lifecycle.ACTIONS[step.action]
                 command = action.command.model_validate(

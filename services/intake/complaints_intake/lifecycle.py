@@ -15,7 +15,7 @@ States: ``received`` (awaiting triage) -> ``open`` (a stage under way) <-> ``pau
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -30,6 +30,7 @@ from complaints_shared.contracts.events import (
     AgreedPoint,
     CaseAllocated,
     CaseClosed,
+    CaseCorrected,
     CaseEscalated,
     CaseExtended,
     CaseReopened,
@@ -38,19 +39,21 @@ from complaints_shared.contracts.events import (
     CaseWithdrawn,
     ClockRestarted,
     ClockStopped,
+    Complainant,
     FeedbackRecorded,
     LearningActionSpec,
     OmbudsmanDecided,
     OmbudsmanReferred,
     PanelHeld,
     PanelReported,
+    PeopleAppointed,
     PointFinding,
     PointsAgreed,
     ResolutionRecorded,
     SafeguardingReferred,
 )
 from complaints_shared.contracts.vocabulary import ClockStopReason, DeadlineKind, TriageDecision
-from complaints_shared.procedures import Procedure
+from complaints_shared.procedures import Procedure, Step
 
 RECEIVED, OPEN, PAUSED, RESPONDED, CLOSED, WITHDRAWN = (
     "received",
@@ -80,6 +83,22 @@ class Context:
 
     procedure: Procedure
     calendar: WorkingDayCalendar
+    subjects: Collection[str]
+    """The case's directorate's subjects (its taxonomy)."""
+
+
+def check_subjects(
+    allowed: Collection[str], primary: str | None, others: Sequence[str], directorate: str
+) -> None:
+    """Refuse a subject outside the directorate's taxonomy, naming the field."""
+    chosen = [("primary_subject", primary)] + [
+        (f"other_subjects.{i}", subject) for i, subject in enumerate(others)
+    ]
+    for field, subject in chosen:
+        if subject is not None and subject not in allowed:
+            raise InvalidField(
+                field, f"{subject!r} is not a {directorate} subject; see /api/v1/subjects"
+            )
 
 
 Apply = Callable[[Case, Any, Context], EventPayload]
@@ -94,12 +113,37 @@ class Action:
     summary: str
 
 
-def _date(case: Case, field: str, value: date) -> date:
-    if value < case.received_on:
-        raise InvalidField(field, f"is before the complaint was received ({case.received_on})")
+def _date(case: Case, field: str, value: date, *after: tuple[date | None, str]) -> date:
+    """Check a step's date: not before receipt, not in the future, not before ``after``.
+
+    Each of ``after`` is (an earlier step's date, what that step was); a date before
+    one of them would record a history that cannot have happened.
+    """
+    for earliest, what in ((case.received_on, "the complaint was received"), *after):
+        if earliest is not None and value < earliest:
+            raise InvalidField(field, f"is before {what} ({earliest.isoformat()})")
     if value > today_in_england():
         raise InvalidField(field, "cannot be in the future")
     return value
+
+
+def _on(record: dict[str, Any] | None, key: str) -> date | None:
+    """A date kept in one of the case's JSON records, if it is there."""
+    value = (record or {}).get(key)
+    return date.fromisoformat(value) if value else None
+
+
+def _stage_began(case: Case) -> tuple[date | None, str]:
+    """The floor for steps within the current stage: its start (or reopening), or triage."""
+    started = case.stage_started_on or case.received_on
+    triaged = _on(case.triage, "decided_on")
+    if case.stage == 1 and triaged and triaged > started:
+        return triaged, "the complaint was triaged"
+    return started, f"stage {case.stage} began"
+
+
+def _stage_points(case: Case) -> list[dict[str, Any]]:
+    return [point for point in case.points if point.get("stage", 1) == case.stage]
 
 
 def _refuse_unless(condition: bool, message: str) -> None:
@@ -128,23 +172,30 @@ def allocate(case: Case, command: schemas.Allocation, _: Context) -> EventPayloa
 
 
 def agree_points(case: Case, command: schemas.AgreedPoints, _: Context) -> EventPayload:
-    _date(case, "agreed_on", command.agreed_on)
+    """The stage's points, agreed (again): earlier stages' points are kept as they were."""
+    _date(case, "agreed_on", command.agreed_on, _stage_began(case))
     points = tuple(AgreedPoint(id=uuid.uuid4(), **point.model_dump()) for point in command.points)
-    case.points = [point.model_dump(mode="json") for point in points]
-    return PointsAgreed(points=points, agreed_on=command.agreed_on)
+    earlier = [point for point in case.points if point.get("stage", 1) != case.stage]
+    case.points = earlier + [
+        {**point.model_dump(mode="json"), "stage": case.stage, "agreed_on": str(command.agreed_on)}
+        for point in points
+    ]
+    return PointsAgreed(points=points, agreed_on=command.agreed_on, stage=case.stage)
 
 
 def extend(case: Case, command: schemas.Extension, context: Context) -> EventPayload:
-    _date(case, "agreed_on", command.agreed_on)
+    _date(case, "agreed_on", command.agreed_on, _stage_began(case))
     stage = context.procedure.stage(case.stage)
     step = stage.step(command.step)
     _refuse_unless(step is not None, f"stage {case.stage} has no {command.step} step to extend")
     assert step is not None
+    key = f"{case.stage}.{step.kind}"
+    if command.calendar_months is not None:
+        return _extend_by_agreement(case, command, step, key)
     _refuse_unless(
         step.extendable_to is not None,
-        f"the stage {case.stage} {step.kind} timescale cannot be extended",
+        f"the stage {case.stage} {step.kind} timescale cannot be extended in working days",
     )
-    key = f"{case.stage}.{step.kind}"
     current = case.extensions.get(key, step.working_days)
     _refuse_unless(
         command.working_days <= (step.extendable_to or 0),
@@ -156,11 +207,36 @@ def extend(case: Case, command: schemas.Extension, context: Context) -> EventPay
         f"the stage {case.stage} {step.kind} timescale is already {current} working days",
     )
     case.extensions = {**case.extensions, key: command.working_days}
-    return CaseExtended(stage=case.stage, **command.model_dump())
+    return CaseExtended(stage=case.stage, **command.model_dump(exclude={"calendar_months"}))
+
+
+def _extend_by_agreement(
+    case: Case, command: schemas.Extension, step: Step, key: str
+) -> EventPayload:
+    """A month-based limit runs longer when agreed with the complainant (2009 reg. 14(2)(b))."""
+    _refuse_unless(
+        step.calendar_months > 0,
+        f"the stage {case.stage} {step.kind} timescale is in working days; give working_days",
+    )
+    months = command.calendar_months or 0
+    current = case.extensions.get(key, step.calendar_months)
+    _refuse_unless(
+        months > current,
+        f"the stage {case.stage} {step.kind} period is already {current} months",
+    )
+    case.extensions = {**case.extensions, key: months}
+    return CaseExtended(
+        stage=case.stage,
+        step=step.kind,
+        working_days=0,
+        calendar_months=months,
+        reason=command.reason,
+        agreed_on=command.agreed_on,
+    )
 
 
 def stop_clock(case: Case, command: schemas.ClockStop, _: Context) -> EventPayload:
-    _date(case, "stopped_on", command.stopped_on)
+    _date(case, "stopped_on", command.stopped_on, _stage_began(case))
     case.status = PAUSED
     case.clock_stopped = command.model_dump(mode="json")
     return ClockStopped(**command.model_dump())
@@ -201,13 +277,23 @@ def record_resolution(case: Case, command: schemas.Resolution, _: Context) -> Ev
 
 
 def respond(case: Case, command: schemas.NewResponse, context: Context) -> EventPayload:
-    _date(case, "responded_on", command.responded_on)
     stage = context.procedure.stage(case.stage)
     if stage.step(DeadlineKind.PANEL_REPORT) is not None:
         _refuse_unless(
             bool(case.panel and case.panel.get("reported_on")),
             "the council responds at Stage 3 only after the review panel has reported",
         )
+    agreed = max(
+        (day for point in _stage_points(case) if (day := _on(point, "agreed_on"))), default=None
+    )
+    _date(
+        case,
+        "responded_on",
+        command.responded_on,
+        _stage_began(case),
+        (agreed, f"the stage {case.stage} points were agreed"),
+        (_on(case.panel, "reported_on"), "the review panel reported"),
+    )
     known = {point["id"] for point in case.points}
     for index, finding in enumerate(command.findings):
         if str(finding.point_id) not in known:
@@ -232,7 +318,12 @@ def respond(case: Case, command: schemas.NewResponse, context: Context) -> Event
 
 
 def escalate(case: Case, command: schemas.Escalation, context: Context) -> EventPayload:
-    _date(case, "requested_on", command.requested_on)
+    _date(
+        case,
+        "requested_on",
+        command.requested_on,
+        (case.responded_on, f"the stage {case.stage} response"),
+    )
     procedure = context.procedure
     _refuse_unless(
         case.stage < procedure.last_stage,
@@ -245,6 +336,7 @@ def escalate(case: Case, command: schemas.Escalation, context: Context) -> Event
         case.responded_on, window
     )
     case.stage += 1
+    case.stage_started_on = command.requested_on
     case.status = OPEN
     case.outcome = case.responded_on = None
     return CaseEscalated(
@@ -253,7 +345,7 @@ def escalate(case: Case, command: schemas.Escalation, context: Context) -> Event
 
 
 def record_panel(case: Case, command: schemas.Panel, context: Context) -> EventPayload:
-    _date(case, "held_on", command.held_on)
+    _date(case, "held_on", command.held_on, _stage_began(case))
     _refuse_unless(
         context.procedure.stage(case.stage).step(DeadlineKind.PANEL) is not None,
         f"stage {case.stage} of {context.procedure.title} has no review panel",
@@ -273,52 +365,121 @@ def record_panel_report(case: Case, command: schemas.PanelReport, _: Context) ->
 
 
 def withdraw(case: Case, command: schemas.Withdrawal, _: Context) -> EventPayload:
-    _date(case, "withdrawn_on", command.withdrawn_on)
+    _date(case, "withdrawn_on", command.withdrawn_on, _stage_began(case))
     case.status = WITHDRAWN
     case.closure = {"closed_on": command.withdrawn_on.isoformat(), "reason": "withdrawn"}
     return CaseWithdrawn(**command.model_dump())
 
 
 def close(case: Case, command: schemas.Closure, _: Context) -> EventPayload:
-    _date(case, "closed_on", command.closed_on)
+    _date(case, "closed_on", command.closed_on, (case.responded_on, "the response"))
     case.status = CLOSED
     case.closure = command.model_dump(mode="json")
     return CaseClosed(**command.model_dump())
 
 
 def reopen(case: Case, command: schemas.Reopening, _: Context) -> EventPayload:
-    _date(case, "reopened_on", command.reopened_on)
+    _date(
+        case,
+        "reopened_on",
+        command.reopened_on,
+        (_on(case.closure, "closed_on"), "the case was closed"),
+    )
     case.status = OPEN
     case.closure = None
+    case.stage_started_on = command.reopened_on
     return CaseReopened(**command.model_dump())
 
 
 def refer_to_ombudsman(case: Case, command: schemas.OmbudsmanReferral, _: Context) -> EventPayload:
-    _date(case, "referred_on", command.referred_on)
+    """A referral is added to the case's list: an earlier one and its decision stay."""
+    last = case.ombudsman[-1] if case.ombudsman else None
     _refuse_unless(
-        not case.ombudsman or "decision" in case.ombudsman,
+        last is None or "decision" in last,
         "the Ombudsman already has this complaint and has not decided yet",
     )
-    case.ombudsman = command.model_dump(mode="json")
+    _date(
+        case,
+        "referred_on",
+        command.referred_on,
+        (_on(last, "decided_on"), "the Ombudsman's earlier decision"),
+    )
+    case.ombudsman = [*case.ombudsman, command.model_dump(mode="json")]
     return OmbudsmanReferred(**command.model_dump())
 
 
 def record_ombudsman_decision(
     case: Case, command: schemas.OmbudsmanOutcome, _: Context
 ) -> EventPayload:
-    _date(case, "decided_on", command.decided_on)
+    last = case.ombudsman[-1] if case.ombudsman else None
     _refuse_unless(
-        bool(case.ombudsman) and "decision" not in (case.ombudsman or {}),
+        last is not None and "decision" not in last,
         "there is no undecided Ombudsman referral for this complaint",
     )
-    case.ombudsman = {**(case.ombudsman or {}), **command.model_dump(mode="json")}
+    assert last is not None
+    _date(
+        case,
+        "decided_on",
+        command.decided_on,
+        (_on(last, "referred_on"), "the referral to the Ombudsman"),
+    )
+    case.ombudsman = [*case.ombudsman[:-1], {**last, **command.model_dump(mode="json")}]
     return OmbudsmanDecided(**command.model_dump())
 
 
 def record_feedback(case: Case, command: schemas.Feedback, _: Context) -> EventPayload:
-    _date(case, "recorded_on", command.recorded_on)
+    _date(case, "recorded_on", command.recorded_on, (case.responded_on, "the response"))
     case.feedback = command.model_dump(mode="json")
     return FeedbackRecorded(**command.model_dump())
+
+
+def correct(case: Case, command: schemas.Correction, context: Context) -> EventPayload:
+    """Change details recorded at logging; the history keeps what they were."""
+    changes = command.changes()
+    if not changes:
+        raise InvalidField("reason", "names no field to correct; give at least one")
+    _date(case, "corrected_on", command.corrected_on)
+    if "complainant" in changes:
+        given = command.complainant.model_dump(exclude_unset=True) if command.complainant else {}
+        changes["complainant"] = Complainant(**{**case.complainant, **given})
+    anonymous = changes.get("anonymous", case.anonymous)
+    complainant = changes.get("complainant") or Complainant(**case.complainant)
+    if complainant.name is None and not anonymous:
+        raise InvalidField("complainant.name", "is required unless the complaint is anonymous")
+    check_subjects(
+        context.subjects,
+        changes.get("primary_subject"),
+        changes.get("other_subjects") or (),
+        case.directorate,
+    )
+    for name, value in changes.items():
+        setattr(case, name, value.model_dump(mode="json") if name == "complainant" else value)
+    return CaseCorrected(
+        corrected_on=command.corrected_on,
+        reason=command.reason,
+        fields=tuple(sorted(changes)),
+        **changes,
+    )
+
+
+def appoint(case: Case, command: schemas.Appointment, context: Context) -> EventPayload:
+    """Who investigates (Stage 2 on) and who sits on the review panel (a stage with one)."""
+    _date(case, "appointed_on", command.appointed_on, _stage_began(case))
+    _refuse_unless(
+        case.stage > 1,
+        "investigating officers, independent persons and panellists are appointed from stage 2; "
+        "at stage 1 allocate an officer",
+    )
+    has_panel = context.procedure.stage(case.stage).step(DeadlineKind.PANEL) is not None
+    if command.panellists and not has_panel:
+        raise InvalidField("panellists", f"stage {case.stage} has no review panel")
+    if has_panel and command.panellists and len(command.panellists) != 3:
+        raise InvalidField("panellists", "a review panel has three independent panellists")
+    if not (command.investigating_officer or command.independent_person or command.panellists):
+        raise InvalidField("investigating_officer", "names nobody; give at least one person")
+    appointed = command.model_dump(mode="json")
+    case.appointments = {**case.appointments, str(case.stage): appointed}
+    return PeopleAppointed(stage=case.stage, **command.model_dump())
 
 
 _LIVE = frozenset({RECEIVED, OPEN, PAUSED})
@@ -435,6 +596,20 @@ ACTIONS: dict[str, Action] = {
             _LIVE | _DONE | {WITHDRAWN},
             record_ombudsman_decision,
             "Record the Ombudsman's decision and remedies",
+        ),
+        Action(
+            "correction",
+            schemas.Correction,
+            _LIVE | _DONE | {WITHDRAWN},
+            correct,
+            "Correct the case's details (consent, subject, service area, contact, ...)",
+        ),
+        Action(
+            "appointment",
+            schemas.Appointment,
+            frozenset({OPEN, PAUSED}),
+            appoint,
+            "Record (or correct) who investigates or reviews at this stage",
         ),
         Action(
             "feedback",

@@ -55,7 +55,7 @@ class Case(Base):
     triage: Mapped[dict | None] = mapped_column(JSON)
     officer: Mapped[str | None] = mapped_column(String(200), index=True)
     officer_team: Mapped[str | None] = mapped_column(String(120))
-    points: Mapped[list] = mapped_column(JSON, default=list)
+    points: Mapped[list] = mapped_column(JSON, default=list)  # every stage's, each with its stage
     extensions: Mapped[dict] = mapped_column(JSON, default=dict)
     clock_stopped: Mapped[dict | None] = mapped_column(JSON)
     safeguarding: Mapped[dict | None] = mapped_column(JSON)
@@ -65,8 +65,10 @@ class Case(Base):
     responded_on: Mapped[date | None] = mapped_column(Date)
     panel: Mapped[dict | None] = mapped_column(JSON)
     closure: Mapped[dict | None] = mapped_column(JSON)
-    ombudsman: Mapped[dict | None] = mapped_column(JSON)
+    ombudsman: Mapped[list] = mapped_column(JSON, default=list)  # every referral, in order
     feedback: Mapped[dict | None] = mapped_column(JSON)
+    stage_started_on: Mapped[date | None] = mapped_column(Date)
+    appointments: Mapped[dict] = mapped_column(JSON, default=dict)  # by stage number
 
     correlation_id: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from complaints_intake.lifecycle import InvalidField
+from complaints_intake.lifecycle import check_subjects
 from complaints_intake.models import Case, Equalities, HistoryEntry
-from complaints_intake.references import next_reference
+from complaints_intake.references import next_reference, reserve
 from complaints_intake.schemas import NewComplaint
 from complaints_shared.contracts.envelope import EventPayload, new_event
 from complaints_shared.contracts.events import CaseReceived
@@ -64,20 +64,22 @@ async def log_case(
     Raises :class:`InvalidField` for a subject outside the directorate's taxonomy.
     """
     directorate = service.settings.directorate(complaint.directorate)
-    allowed = service.settings.subjects.get(complaint.directorate, ())
-    chosen = [("primary_subject", complaint.primary_subject)] + [
-        (f"other_subjects.{i}", subject) for i, subject in enumerate(complaint.other_subjects)
-    ]
-    for field, subject in chosen:
-        if subject is not None and subject not in allowed:
-            raise InvalidField(
-                field, f"{subject!r} is not a {complaint.directorate} subject; see /api/v1/subjects"
-            )
+    check_subjects(
+        service.settings.subjects.get(complaint.directorate, ()),
+        complaint.primary_subject,
+        complaint.other_subjects,
+        complaint.directorate,
+    )
     fields = complaint.model_dump(exclude={"service_user", "complainant"})
+    if reference is None:
+        reference = await next_reference(
+            session, directorate.reference_prefix, complaint.received_on.year
+        )
+    else:
+        await reserve(session, reference)
     case = Case(
         id=uuid.uuid4(),
-        reference=reference
-        or await next_reference(session, directorate.reference_prefix, complaint.received_on.year),
+        reference=reference,
         organisation=service.settings.organisation,
         procedure=directorate.procedure,
         status="received",
@@ -87,6 +89,9 @@ async def log_case(
         imported=imported,
         correlation_id=uuid.uuid4(),
         points=[],
+        stage_started_on=complaint.received_on,
+        appointments={},
+        ombudsman=[],
         extensions={},
         resolutions=[],
         responses=[],

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from complaints_shared.contracts.events import Complainant, Remedy
 from complaints_shared.contracts.vocabulary import (
@@ -64,6 +64,12 @@ class NewComplaint(Strict):
     joint_with_nhs: bool = False
     matter_arose_on: date | None = None
 
+    @model_validator(mode="after")
+    def _named_unless_anonymous(self) -> NewComplaint:
+        if self.complainant.name is None and not self.anonymous:
+            raise ValueError("complainant.name is required unless the complaint is anonymous")
+        return self
+
 
 class Triage(Strict):
     decision: TriageDecision
@@ -92,10 +98,27 @@ class AgreedPoints(Strict):
 
 
 class Extension(Strict):
+    """A longer timescale for one step: working days, or months for a month-based limit."""
+
     step: DeadlineKind = DeadlineKind.RESPONSE
-    working_days: int = Field(ge=1, description="The step's new total timescale in working days.")
+    working_days: int | None = Field(
+        default=None, ge=1, le=1_000, description="The step's new total timescale in working days."
+    )
+    calendar_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=60,
+        description="For a month-based limit (the adults' six-month relevant period): the "
+        "new total in months, agreed with the complainant.",
+    )
     reason: str = Field(min_length=1, max_length=2_000)
     agreed_on: date
+
+    @model_validator(mode="after")
+    def _one_measure(self) -> Extension:
+        if (self.working_days is None) == (self.calendar_months is None):
+            raise ValueError("give working_days or calendar_months (one of them)")
+        return self
 
 
 class ClockStop(Strict):
@@ -184,6 +207,55 @@ class Feedback(Strict):
     comments: str = Field(default="", max_length=5_000)
 
 
+class ComplainantCorrection(Strict):
+    """Contact details to change; a field left out is kept, a null clears it."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=500)
+    preferred_contact: Literal["email", "telephone", "letter", "in_person"] | None = None
+    accessibility_needs: str | None = Field(default=None, max_length=500)
+
+
+class Correction(Strict):
+    """Details of the case to correct, or learnt after it was logged; only those given change."""
+
+    corrected_on: date
+    reason: str = Field(min_length=1, max_length=2_000)
+    complainant: ComplainantCorrection | None = None
+    anonymous: bool | None = None
+    relationship: Relationship | None = None
+    consent: Consent | None = None
+    service_area: str | None = Field(default=None, max_length=120)
+    team: str | None = Field(default=None, max_length=120)
+    provider: str | None = Field(default=None, max_length=200)
+    primary_subject: str | None = Field(default=None, max_length=120)
+    other_subjects: list[str] | None = Field(default=None, max_length=20)
+    matter_arose_on: date | None = None
+    advocacy_offered: bool | None = None
+    advocacy_taken_up: bool | None = None
+    joint_with_nhs: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields given, besides the date and the reason."""
+        return {
+            name: getattr(self, name) for name in self.model_fields_set - {"corrected_on", "reason"}
+        }
+
+
+class Appointment(Strict):
+    """Who investigates or reviews at this stage; recording again corrects it."""
+
+    appointed_on: date
+    investigating_officer: str | None = Field(default=None, min_length=1, max_length=200)
+    independent_person: str | None = Field(default=None, min_length=1, max_length=200)
+    panellists: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=3, description="The review panel's three members."
+    )
+    reason: str = Field(default="", max_length=2_000)
+
+
 class NewCompliment(Strict):
     directorate: str
     received_on: date
@@ -250,8 +322,16 @@ class ComplaintView(BaseModel):
     responded_on: date | None
     panel: dict[str, Any] | None
     closure: dict[str, Any] | None
-    ombudsman: dict[str, Any] | None
+    ombudsman: list[dict[str, Any]] = Field(
+        description="Every referral to the Ombudsman, oldest first, each with its decision."
+    )
     feedback: dict[str, Any] | None
+    stage_started_on: date | None = Field(
+        description="The day the current stage began (or the case was reopened)."
+    )
+    appointments: dict[str, dict[str, Any]] = Field(
+        description="Who investigates or reviews, by stage number."
+    )
 
 
 class HistoryView(BaseModel):

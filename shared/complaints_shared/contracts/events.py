@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from complaints_shared.contracts.envelope import EventPayload
 from complaints_shared.contracts.vocabulary import (
@@ -36,11 +36,15 @@ from complaints_shared.contracts.vocabulary import (
 
 
 class Complainant(BaseModel):
-    """Who complained and how to reach them."""
+    """Who complained and how to reach them.
+
+    ``name`` is absent only for an anonymous complaint (the case says ``anonymous``);
+    intake refuses a named-less complaint that is not anonymous.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Field(default=None, max_length=40)
     address: str | None = Field(default=None, max_length=500)
@@ -78,6 +82,12 @@ class CaseReceived(EventPayload):
         default=False,
         description="Replayed from an old system: history, so no letters are sent for it.",
     )
+
+    @model_validator(mode="after")
+    def _named_unless_anonymous(self) -> CaseReceived:
+        if self.complainant.name is None and not self.anonymous:
+            raise ValueError("complainant.name is required unless the complaint is anonymous")
+        return self
 
 
 class LearningActionSpec(BaseModel):
@@ -291,10 +301,17 @@ class PointsAgreed(EventPayload):
 
     points: tuple[AgreedPoint, ...]
     agreed_on: date
+    stage: int | None = Field(
+        default=None, description="The stage they were agreed at; they replace only its points."
+    )
 
 
 class CaseExtended(EventPayload):
-    """A step's timescale now runs to ``working_days`` in total, for a recorded reason."""
+    """A step's timescale now runs to ``working_days`` in total, for a recorded reason.
+
+    A month-based limit (the adults' six-month relevant period) is extended by
+    agreement to ``calendar_months`` in total instead; ``working_days`` is then 0.
+    """
 
     event_type: ClassVar[str] = "case.extended"
     schema_version: ClassVar[int] = 1
@@ -304,6 +321,9 @@ class CaseExtended(EventPayload):
     working_days: int
     reason: str
     agreed_on: date
+    calendar_months: int | None = Field(
+        default=None, description="The new total for a month-based limit, agreed."
+    )
 
 
 class ClockStopped(EventPayload):
@@ -418,6 +438,48 @@ class FeedbackRecorded(EventPayload):
     comments: str = ""
 
 
+class CaseCorrected(EventPayload):
+    """Details recorded when the case was logged were corrected, or learnt later.
+
+    ``fields`` names what changed (a field may change to null, e.g. a team removed);
+    each changed field carries its new value. The complainant is given whole.
+    """
+
+    event_type: ClassVar[str] = "case.corrected"
+    schema_version: ClassVar[int] = 1
+
+    corrected_on: date
+    reason: str = Field(min_length=1, max_length=2_000)
+    fields: tuple[str, ...] = Field(min_length=1, max_length=20)
+    complainant: Complainant | None = None
+    anonymous: bool | None = None
+    relationship: Relationship | None = None
+    consent: Consent | None = None
+    service_area: str | None = Field(default=None, max_length=120)
+    team: str | None = Field(default=None, max_length=120)
+    provider: str | None = Field(default=None, max_length=200)
+    primary_subject: str | None = Field(default=None, max_length=120)
+    other_subjects: tuple[str, ...] | None = Field(default=None, max_length=20)
+    matter_arose_on: date | None = None
+    advocacy_offered: bool | None = None
+    advocacy_taken_up: bool | None = None
+    joint_with_nhs: bool | None = None
+
+
+class PeopleAppointed(EventPayload):
+    """Who investigates or reviews at a stage: recorded, or corrected by recording again."""
+
+    event_type: ClassVar[str] = "case.people_appointed"
+    schema_version: ClassVar[int] = 1
+
+    stage: int
+    appointed_on: date
+    investigating_officer: str | None = Field(default=None, max_length=200)
+    independent_person: str | None = Field(default=None, max_length=200)
+    panellists: tuple[str, ...] = Field(default=(), max_length=3)
+    reason: str = Field(default="", max_length=2_000)
+
+
 class ComplimentReceived(EventPayload):
     """A compliment about a service, a team or a provider."""
 
@@ -453,6 +515,8 @@ PAYLOADS: tuple[type[EventPayload], ...] = (
     OmbudsmanReferred,
     OmbudsmanDecided,
     FeedbackRecorded,
+    CaseCorrected,
+    PeopleAppointed,
     ComplimentReceived,
     DeadlineScheduled,
     DeadlineMet,
