@@ -310,6 +310,7 @@ async def test_subjects_come_from_the_directorates_taxonomy(settings: Settings) 
         assert "Financial / cost issues" in adults.json()
         await Case.log(
             suite,
+            BASE,
             directorate="adults",
             primary_subject="Financial / cost issues",
             other_subjects=["Communication"],
