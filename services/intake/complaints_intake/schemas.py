@@ -6,7 +6,16 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from complaints_shared.contracts.events import Complainant, Remedy
 from complaints_shared.contracts.vocabulary import (
@@ -64,11 +73,31 @@ class NewComplaint(Strict):
     joint_with_nhs: bool = False
     matter_arose_on: date | None = None
 
-    @model_validator(mode="after")
-    def _named_unless_anonymous(self) -> NewComplaint:
-        if self.complainant.name is None and not self.anonymous:
-            raise ValueError("complainant.name is required unless the complaint is anonymous")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _named_unless_anonymous(cls, data: Any, handler: ModelWrapValidatorHandler) -> Any:
+        """A name is required unless the complaint is anonymous, reported at its place.
+
+        Checked on the raw input, so a missing name is reported beside every other
+        error in the body rather than only once the rest is valid.
+        """
+        who = data.get("complainant") if isinstance(data, dict) else None
+        unnamed = isinstance(who, dict) and not who.get("name") and not data.get("anonymous")
+        if not unnamed:
+            return handler(data)
+        errors: list[InitErrorDetails] = []
+        try:
+            handler(data)
+        except ValidationError as invalid:
+            errors = [
+                InitErrorDetails(
+                    type=PydanticCustomError(e["type"], e["msg"]), loc=e["loc"], input=e["input"]
+                )
+                for e in invalid.errors(include_url=False)
+            ]
+        missing = PydanticCustomError("missing", "is required unless the complaint is anonymous")
+        errors.append(InitErrorDetails(type=missing, loc=("complainant", "name"), input=who))
+        raise ValidationError.from_exception_data(cls.__name__, errors)
 
 
 class Triage(Strict):
