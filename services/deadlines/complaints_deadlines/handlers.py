@@ -19,6 +19,7 @@ from complaints_shared.contracts.events import (
     CaseWithdrawn,
     ClockRestarted,
     ClockStopped,
+    HistoryImported,
     LetterIssued,
     PanelHeld,
     PanelReported,
@@ -161,6 +162,13 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
     @service.on(CaseClosed)
     async def closed(envelope: Envelope, closure: CaseClosed, session: AsyncSession) -> None:
         await scheduler.cancel(session, envelope, closure.closed_on, "closed")
+
+    @service.on(HistoryImported)
+    async def history_imported(
+        envelope: Envelope, history: HistoryImported, session: AsyncSession
+    ) -> None:
+        live = history.status not in ("closed", "withdrawn")
+        await scheduler.settle_imported(session, envelope, history.imported_on, live)
 
     @service.on(CaseAllocated)
     async def allocated(

@@ -22,8 +22,10 @@ from complaints_shared.contracts.envelope import Envelope, EventPayload, new_eve
 from complaints_shared.contracts.events import (
     DeadlineCancelled,
     DeadlineMet,
+    DeadlineMissed,
     DeadlinePaused,
     DeadlineRescheduled,
+    DeadlineResumed,
     DeadlineScheduled,
 )
 from complaints_shared.contracts.vocabulary import DeadlineKind
@@ -254,6 +256,7 @@ class Scheduler:
             return False
         deadline.due_on = new
         deadline.skipped = self._skipped(calendar, deadline)
+        self._judge(deadline)
         session.add(
             DeadlineChange(
                 deadline_id=deadline.id,
@@ -275,9 +278,23 @@ class Scheduler:
                 old_due_on=old,
                 new_due_on=new,
                 reason=reason,
+                breached=deadline.breached,
             ),
         )
         return True
+
+    @staticmethod
+    def _judge(deadline: Deadline) -> None:
+        """Breached or not, by the step's own date against the due date as it now stands.
+
+        A met step is judged by its date; one still running is breached only once its
+        due day has ended (the timer says so then), so a due date moved later clears a
+        breach that has not happened yet on the new date.
+        """
+        if deadline.status == "met" and deadline.met_on is not None:
+            deadline.breached = deadline.met_on > deadline.due_on
+        elif deadline.breached and end_of(deadline.due_on) > datetime.now(UTC):
+            deadline.breached = False
 
     async def meet(
         self, session: AsyncSession, cause: Envelope, stage: int, kind: str, on: date
@@ -294,6 +311,7 @@ class Scheduler:
         if deadline.status == "met":
             return deadline
         deadline.status, deadline.met_on = "met", on
+        self._judge(deadline)
         await self._drop_pending_timers(session, deadline)
         await self._announce(
             session,
@@ -382,7 +400,8 @@ class Scheduler:
             paused = max(0, calendar.between(deadline.paused_on, on))
             stopped_on, deadline.paused_on = deadline.paused_on, None
             deadline.paused_days += paused
-            if deadline.status == "paused":
+            resumed = deadline.status == "paused"
+            if resumed:
                 deadline.status = "open"
             moved = await self.reschedule(
                 session,
@@ -394,6 +413,19 @@ class Scheduler:
             )
             if not moved:
                 await self._reset_timers(session, deadline, calendar)
+            if resumed:
+                await self._announce(
+                    session,
+                    cause,
+                    deadline,
+                    DeadlineResumed(
+                        deadline_id=deadline.id,
+                        kind=deadline.kind,
+                        stage=deadline.stage,
+                        resumed_on=on,
+                        due_on=deadline.due_on,
+                    ),
+                )
 
     async def cancel(
         self,
@@ -404,19 +436,57 @@ class Scheduler:
         keep: Collection[str] = (),
     ) -> None:
         for deadline in await self.live(session, cause.case_id):
-            if deadline.kind in keep:
-                continue
-            deadline.status = "cancelled"
-            await self._drop_pending_timers(session, deadline)
-            await self._announce(
-                session,
-                cause,
-                deadline,
-                DeadlineCancelled(
-                    deadline_id=deadline.id,
-                    kind=deadline.kind,
-                    stage=deadline.stage,
-                    cancelled_on=on,
-                    reason=reason,
-                ),
-            )
+            if deadline.kind not in keep:
+                await self._cancel(session, cause, deadline, on, reason)
+
+    async def _cancel(
+        self, session: AsyncSession, cause: Envelope, deadline: Deadline, on: date, reason: str
+    ) -> None:
+        deadline.status = "cancelled"
+        await self._drop_pending_timers(session, deadline)
+        await self._announce(
+            session,
+            cause,
+            deadline,
+            DeadlineCancelled(
+                deadline_id=deadline.id,
+                kind=deadline.kind,
+                stage=deadline.stage,
+                cancelled_on=on,
+                reason=reason,
+            ),
+        )
+
+    async def settle_imported(
+        self, session: AsyncSession, cause: Envelope, on: date, case_live: bool
+    ) -> None:
+        """An imported history has ended: settle each deadline it left running.
+
+        An acknowledgement is cancelled (the old system's letters are not imported); a
+        step due before ``on`` that the history never records was missed; the rest
+        stay running with their timers if the case is still live, else are cancelled.
+        """
+        calendar = await self.calendars.current(session)
+        for deadline in await self.live(session, cause.case_id):
+            if deadline.kind == DeadlineKind.ACKNOWLEDGEMENT:
+                await self._cancel(session, cause, deadline, on, "imported: not in the history")
+            elif deadline.due_on < on and deadline.status == "open":
+                deadline.status = "missed"
+                await self._announce(
+                    session,
+                    cause,
+                    deadline,
+                    DeadlineMissed(
+                        deadline_id=deadline.id,
+                        kind=deadline.kind,
+                        stage=deadline.stage,
+                        due_on=deadline.due_on,
+                        reason="the imported history ends without this step, due "
+                        f"{deadline.due_on.isoformat()}",
+                    ),
+                )
+            elif case_live:
+                deadline.with_timers = deadline.kind != DeadlineKind.ESCALATION_WINDOW
+                await self._reset_timers(session, deadline, calendar)
+            else:
+                await self._cancel(session, cause, deadline, on, "imported: the case had ended")

@@ -31,6 +31,7 @@ from complaints_intake.schemas import (
 from complaints_shared.calendar import WorkingDayCalendar, today_in_england
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import ComplimentReceived
+from complaints_shared.contracts.vocabulary import DeadlineKind
 from complaints_shared.procedures import Procedure, procedure
 from complaints_shared.service import Service
 
@@ -152,7 +153,9 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
             today = today_in_england()
             horizon = calendar.add(today, due_within_days) if due_within_days else today
             due_soon = select(CaseDeadline.case_id).where(
-                CaseDeadline.status == "open", CaseDeadline.due_on <= horizon
+                CaseDeadline.status == "open",
+                CaseDeadline.kind != DeadlineKind.ESCALATION_WINDOW,  # the complainant's, not ours
+                CaseDeadline.due_on <= horizon,
             )
             query = query.where(Case.id.in_(due_soon))
         async with service.db.transaction() as session:

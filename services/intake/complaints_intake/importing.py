@@ -33,7 +33,8 @@ from complaints_intake.models import Case
 from complaints_intake.recording import log_case, record
 from complaints_intake.schemas import NewComplaint
 from complaints_intake.service import create
-from complaints_shared.calendar import organisation_calendar
+from complaints_shared.calendar import organisation_calendar, today_in_england
+from complaints_shared.contracts.events import HistoryImported
 from complaints_shared.procedures import procedure
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
@@ -173,6 +174,10 @@ async def _replay(
                     step.actor,
                     occurred_at=_noon(_step_date(command)),
                 )
+            ended = HistoryImported(
+                imported_on=today_in_england(), status=case.status, stage=case.stage
+            )
+            await record(service, session, case, "history-imported", ended, ACTOR)
     except _LineError as error:
         report.error(number, error.where, error.reason)
         return

@@ -67,13 +67,23 @@ async def test_a_mixed_file_imports_the_good_lines_and_names_each_bad_one(
         [case] = cases
         assert (case["status"], case["outcome"]) == ("responded", "upheld")
         history = (await suite.http.get(f"/api/v1/complaints/{case['id']}/history")).json()
-        assert [h["action"] for h in history] == ["received", "triage", "response"]
+        assert [h["action"] for h in history] == [
+            "received",
+            "triage",
+            "response",
+            "history-imported",
+        ]
         assert {h["actor"] for h in history} == {"historical-import"}
 
         subject = f"complaints.{settings.organisation}.adults.case.>"
-        events = await eventually(lambda: _at_least(suite.events(subject), 3))
-        assert [e.type for e in events] == ["case.received", "case.triaged", "case.responded"]
-        assert [e.occurred_at.date().isoformat() for e in events] == [
+        events = await eventually(lambda: _at_least(suite.events(subject), 4))
+        assert [e.type for e in events] == [
+            "case.received",
+            "case.triaged",
+            "case.responded",
+            "case.history_imported",
+        ]
+        assert [e.occurred_at.date().isoformat() for e in events[:3]] == [
             "2019-06-03",
             "2019-06-04",
             "2019-07-01",

@@ -6,12 +6,12 @@ import uuid
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_learning.models import Base, LearningAction
 from complaints_shared.contracts.envelope import Envelope
-from complaints_shared.contracts.events import CaseResponded
+from complaints_shared.contracts.events import CaseResponded, HistoryImported
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 
@@ -46,6 +46,24 @@ def create(settings: Settings) -> Service:
                     due_on=action.due_on,
                 )
             )
+
+    @service.on(HistoryImported)
+    async def settle(envelope: Envelope, history: HistoryImported, session: AsyncSession) -> None:
+        """An imported case's actions past their due date end as "not_recorded".
+
+        The old system's record of whether they were done is not in the history, so
+        they are neither left open forever nor counted as done.
+        """
+        await session.execute(
+            update(LearningAction)
+            .where(
+                LearningAction.case_id == envelope.case_id,
+                LearningAction.status == "open",
+                LearningAction.due_on < history.imported_on,
+            )
+            .values(status="not_recorded")
+            .execution_options(synchronize_session=False)
+        )
 
     @service.http.get(
         "/api/v1/learning-actions", response_model=list[LearningActionView], tags=["learning"]

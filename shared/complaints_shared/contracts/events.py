@@ -162,7 +162,12 @@ class DeadlineScheduled(EventPayload):
 
 
 class DeadlineMet(EventPayload):
-    """The step a deadline was for has happened."""
+    """The step a deadline was for has happened.
+
+    ``on_time`` is the final word on a breach: the step's own date against the due
+    date, whenever it was recorded. A ``deadline.breached`` fired before a step that
+    was logged late, but dated in time, is withdrawn by it.
+    """
 
     event_type: ClassVar[str] = "deadline.met"
     schema_version: ClassVar[int] = 1
@@ -186,6 +191,23 @@ class DeadlineRescheduled(EventPayload):
     old_due_on: date
     new_due_on: date
     reason: str
+    breached: bool | None = Field(
+        default=None,
+        description="Whether the deadline stands breached on its new date (judged again).",
+    )
+
+
+class DeadlineResumed(EventPayload):
+    """The case's clock restarted: the deadline runs again, due on ``due_on``."""
+
+    event_type: ClassVar[str] = "deadline.resumed"
+    schema_version: ClassVar[int] = 1
+
+    deadline_id: uuid.UUID
+    kind: DeadlineKind
+    stage: int
+    resumed_on: date
+    due_on: date
 
 
 class DeadlinePaused(EventPayload):
@@ -224,6 +246,19 @@ class DeadlineBreached(EventPayload):
     kind: DeadlineKind
     stage: int
     due_on: date
+
+
+class DeadlineMissed(EventPayload):
+    """An imported history ended with the step never done though its due date had passed."""
+
+    event_type: ClassVar[str] = "deadline.missed"
+    schema_version: ClassVar[int] = 1
+
+    deadline_id: uuid.UUID
+    kind: DeadlineKind
+    stage: int
+    due_on: date
+    reason: str
 
 
 class DeadlineCancelled(EventPayload):
@@ -466,6 +501,21 @@ class CaseCorrected(EventPayload):
     joint_with_nhs: bool | None = None
 
 
+class HistoryImported(EventPayload):
+    """An imported case's history is complete: what is still open must now be settled.
+
+    Deadlines and learning actions the history leaves open end as it implies (see
+    docs/architecture.md): the old system's record stops here.
+    """
+
+    event_type: ClassVar[str] = "case.history_imported"
+    schema_version: ClassVar[int] = 1
+
+    imported_on: date
+    status: str = Field(max_length=20, description="The case's state when its history ends.")
+    stage: int
+
+
 class PeopleAppointed(EventPayload):
     """Who investigates or reviews at a stage: recorded, or corrected by recording again."""
 
@@ -517,13 +567,16 @@ PAYLOADS: tuple[type[EventPayload], ...] = (
     FeedbackRecorded,
     CaseCorrected,
     PeopleAppointed,
+    HistoryImported,
     ComplimentReceived,
     DeadlineScheduled,
     DeadlineMet,
     DeadlineRescheduled,
     DeadlinePaused,
+    DeadlineResumed,
     DeadlineReminder,
     DeadlineBreached,
+    DeadlineMissed,
     DeadlineCancelled,
     CalendarChanged,
     LetterIssued,
