@@ -49,3 +49,38 @@ async def test_cases_due_within_n_working_days(settings: Settings) -> None:
 async def _equal(pending, expected):
     found = await pending
     return found if found == expected else None
+
+
+async def test_out_of_range_dates_and_horizons_are_refused_by_name(settings: Settings) -> None:
+    """The working-day calendar covers 1990 to 2099: nothing outside it is accepted."""
+    intake, deadlines = create_intake(settings), create_deadlines(settings)
+    async with running(settings, intake, deadlines) as suite:
+        ancient = await suite.http.post(
+            "/api/v1/complaints",
+            json={
+                "directorate": "adults",
+                "received_on": "1989-06-01",
+                "channel": "email",
+                "complainant": {"name": "Ann Example"},
+                "summary": "Late visits",
+            },
+        )
+        assert ancient.status_code == 422
+        assert [(e["loc"], "1990-01-01" in e["msg"]) for e in ancient.json()["detail"]] == [
+            (["body", "received_on"], True)
+        ]
+        for path, name in (
+            ("/api/v1/complaints", "due_within_days"),
+            ("/api/v1/deadlines/due", "within_days"),
+        ):
+            answer = await suite.http.get(path, params={name: 100_000, "directorate": "adults"})
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["detail"][0]["loc"] == ["query", name]
+        for day in ("0", "1970-01-01", "2100-01-04"):
+            added = await suite.http.put(
+                f"/api/v1/calendar/closures/{day}", json={"reason": "Closed"}
+            )
+            assert added.status_code == 422, (day, added.text)
+            assert added.json()["detail"][0]["loc"] == ["path", "day"]
+            removed = await suite.http.delete(f"/api/v1/calendar/closures/{day}")
+            assert removed.status_code == 422, (day, removed.text)

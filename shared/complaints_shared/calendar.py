@@ -33,6 +33,11 @@ LONDON = ZoneInfo("Europe/London")
 FIRST_YEAR = 1990
 LAST_YEAR = 2100
 _EPOCH = date(FIRST_YEAR, 1, 1)  # a Monday
+FIRST_DAY = _EPOCH
+"""The earliest day the working-day calendar counts from: an earlier receipt has no clock."""
+LAST_DAY = date(LAST_YEAR - 1, 12, 31)
+MAX_HORIZON = 2_600
+"""The furthest "due within N working days" asked of a list (about ten years)."""
 assert _EPOCH.weekday() == 0
 
 

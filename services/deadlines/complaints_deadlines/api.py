@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import Body, HTTPException, Query, status
+from fastapi import Body, HTTPException, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -14,6 +14,9 @@ from complaints_deadlines.calendar_changes import change_day
 from complaints_deadlines.models import CalendarDay, CaseOfficer, Deadline, DeadlineChange
 from complaints_deadlines.scheduling import Scheduler
 from complaints_shared.calendar import (
+    FIRST_DAY,
+    LAST_DAY,
+    MAX_HORIZON,
     england_and_wales_bank_holidays,
     parse_bank_holidays,
     today_in_england,
@@ -84,6 +87,16 @@ class DeadlineView(BaseModel):
         )
 
 
+CalendarDate = Annotated[
+    date,
+    Path(
+        ge=FIRST_DAY,
+        le=LAST_DAY,
+        description=f"A day the calendar covers ({FIRST_DAY} to {LAST_DAY}).",
+    ),
+]
+
+
 class Closure(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -121,7 +134,9 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
     @router.get("/api/v1/deadlines/due", response_model=list[DeadlineView], tags=["deadlines"])
     async def due_or_overdue(
         directorate: str,
-        within_days: Annotated[int, Query(ge=0, description="Working days from today")] = 5,
+        within_days: Annotated[
+            int, Query(ge=0, le=MAX_HORIZON, description="Working days from today")
+        ] = 5,
         officer: str | None = None,
         team: str | None = None,
     ) -> list[DeadlineView]:
@@ -171,7 +186,7 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
         return sorted(days, key=lambda entry: entry["day"])
 
     @router.put("/api/v1/calendar/closures/{day}", tags=["calendar"])
-    async def add_closure(day: date, closure: Closure) -> dict[str, Any]:
+    async def add_closure(day: CalendarDate, closure: Closure) -> dict[str, Any]:
         """Close the organisation on ``day``: open deadlines spanning it move later."""
         async with service.db.transaction() as session:
             moved = await change_day(scheduler, session, day, "added", closure.reason, "closure")
@@ -179,7 +194,7 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
         return {"day": day, "added": moved is not None, "deadlines_moved": moved or 0}
 
     @router.delete("/api/v1/calendar/closures/{day}", tags=["calendar"])
-    async def remove_closure(day: date) -> dict[str, Any]:
+    async def remove_closure(day: CalendarDate) -> dict[str, Any]:
         """Reopen on ``day``: open deadlines spanning it move earlier."""
         async with service.db.transaction() as session:
             moved = await change_day(scheduler, session, day, "removed", "", "closure")

@@ -28,7 +28,7 @@ from complaints_intake.schemas import (
     NewComplaint,
     NewCompliment,
 )
-from complaints_shared.calendar import WorkingDayCalendar, today_in_england
+from complaints_shared.calendar import MAX_HORIZON, WorkingDayCalendar, today_in_england
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import ComplimentReceived
 from complaints_shared.contracts.vocabulary import DeadlineKind
@@ -98,8 +98,6 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
     ) -> Case | JSONResponse:
         """Log a complaint: it gets a reference, and its procedure's clock starts."""
         _check_directorate(service, complaint.directorate)
-        if complaint.received_on > today_in_england():
-            raise field_error("received_on", "cannot be in the future")
         request_hash = hashlib.sha256(complaint.model_dump_json().encode()).hexdigest()
         if idempotency_key is not None and (
             earlier := await _earlier_creation(idempotency_key, request_hash)
@@ -136,7 +134,11 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         officer: str | None = None,
         due_within_days: Annotated[
             int | None,
-            Query(ge=0, description="With an open deadline due within this many working days"),
+            Query(
+                ge=0,
+                le=MAX_HORIZON,
+                description="With an open deadline due within this many working days",
+            ),
         ] = None,
     ) -> list[Case]:
         """Cases, newest first, filtered."""
@@ -202,8 +204,6 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
     async def log_compliment(compliment: NewCompliment) -> Compliment:
         """Log a compliment about a service, team or provider."""
         _check_directorate(service, compliment.directorate)
-        if compliment.received_on > today_in_england():
-            raise field_error("received_on", "cannot be in the future")
         async with service.db.transaction() as session:
             row = Compliment(
                 id=uuid.uuid4(),

@@ -7,8 +7,9 @@ written; an accepted line is replayed through the same lifecycle actions as the
 API, with its original dates, all or nothing, so every other service sees it
 as it happened. Lines go in by the couple of hundred per transaction, each in a
 savepoint of its own. A reference already present is skipped, so re-running an import
-imports nothing twice. Bad lines are reported (line, field, reason) and the good
-ones still go in.
+imports nothing twice; a repeated line that differs from the stored case is reported.
+Bad lines (not UTF-8, not JSON, or refused by the API's own rules) are reported
+(line, field, reason) and the good ones still go in. Lines end at newlines only.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import json
 import operator
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import reduce
@@ -100,11 +102,26 @@ CHUNK = 200
 """Lines replayed per transaction: each in its own savepoint, so a bad one leaves no trace."""
 
 
-async def import_lines(service: Service, lines: list[str]) -> Report:
-    """Validate and replay each line; return what went in, what was skipped, what failed."""
+Progress = Callable[[int, int], None]
+"""Told (lines replayed so far, lines to replay) after each chunk."""
+
+
+async def import_lines(
+    service: Service, lines: Sequence[str | bytes], progress: Progress | None = None
+) -> Report:
+    """Validate and replay each line; return what went in, what was skipped, what failed.
+
+    A line given as bytes is decoded on its own, so one that is not UTF-8 is reported
+    by its number and the others still go in.
+    """
     report = Report()
     valid: list[tuple[int, ImportLine]] = []
-    for number, text in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=1):
+        try:
+            text = raw.decode() if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError as undecodable:
+            report.error(number, "(line)", f"not UTF-8: byte {undecodable.start + 1} is invalid")
+            continue
         if not text.strip():
             continue
         try:
@@ -122,14 +139,29 @@ async def import_lines(service: Service, lines: list[str]) -> Report:
         async with service.db.transaction() as session:
             for number, line in valid[start : start + CHUNK]:
                 await _replay(service, session, number, line, report)
+        if progress is not None:
+            progress(min(start + CHUNK, len(valid)), len(valid))
     return report
+
+
+COMPARED = ("directorate", "received_on", "channel", "summary", "service_area", "provider")
+"""What a repeated line must agree on with the case already imported under its reference."""
 
 
 async def _replay(
     service: Service, session: AsyncSession, number: int, line: ImportLine, report: Report
 ) -> None:
     """Replay one history in a savepoint of the chunk's transaction, or report why not."""
-    if await session.scalar(select(Case.id).where(Case.reference == line.reference)):
+    stored = await session.scalar(select(Case).where(Case.reference == line.reference))
+    if stored is not None:
+        differs = [f for f in COMPARED if getattr(stored, f) != getattr(line.complaint, f)]
+        if differs:
+            report.error(
+                number,
+                "reference",
+                f"{line.reference} is already imported with a different "
+                f"{', '.join(differs)}; skipped, the stored case is unchanged",
+            )
         report.skipped.append(line.reference)
         return
     calendar = organisation_calendar(service.settings)
@@ -202,10 +234,21 @@ class ImportCommand:
         settings = Settings()
         service = create(settings)
 
+        try:
+            data = args.file.read_bytes()
+        except OSError as error:
+            print(f"complaints import: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+            return 2
+
+        def progress(done: int, total: int) -> None:
+            print(f"replayed {done:,} of {total:,} valid lines", file=sys.stderr, flush=True)
+
         async def go() -> Report:
             await service.prepare()
             try:
-                return await import_lines(service, args.file.read_text().splitlines())
+                # JSON Lines: split on newlines only, never on U+2028 or U+0085 in a summary.
+                lines = data.split(b"\n")
+                return await import_lines(service, lines, progress if len(lines) > CHUNK else None)
             finally:
                 await service.db.dispose()
 

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     EmailStr,
@@ -17,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from complaints_shared.calendar import FIRST_DAY, today_in_england
 from complaints_shared.contracts.events import Complainant, Remedy
 from complaints_shared.contracts.vocabulary import (
     CaseKind,
@@ -33,6 +35,24 @@ from complaints_shared.contracts.vocabulary import (
     SafeguardingRoute,
     TriageDecision,
 )
+
+
+def _not_in_the_future(day: date) -> date:
+    if day > today_in_england():
+        raise ValueError("cannot be in the future")
+    return day
+
+
+Received = Annotated[
+    date,
+    Field(
+        ge=FIRST_DAY,
+        description=f"Not in the future, nor before {FIRST_DAY.isoformat()} (where the "
+        "working-day calendar begins).",
+    ),
+    AfterValidator(_not_in_the_future),
+]
+"""A day something reached the council: the API and the import apply the same rule."""
 
 
 class Strict(BaseModel):
@@ -54,7 +74,7 @@ class NewComplaint(Strict):
 
     directorate: str = Field(examples=["adults"])
     kind: CaseKind = CaseKind.COMPLAINT
-    received_on: date
+    received_on: Received
     channel: Channel
     point_of_receipt: PointOfReceipt | None = None
     complainant: Complainant
@@ -287,7 +307,7 @@ class Appointment(Strict):
 
 class NewCompliment(Strict):
     directorate: str
-    received_on: date
+    received_on: Received
     channel: Channel
     service_area: str = Field(min_length=1, max_length=120)
     team: str | None = Field(default=None, max_length=120)

@@ -138,3 +138,78 @@ def test_the_command_reports_and_exits_nonzero_on_bad_lines(tmp_path: Path) -> N
 async def _at_least(pending, n: int):
     found = await pending
     return found if len(found) >= n else None
+
+
+def test_the_command_names_a_file_it_cannot_read(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.jsonl"
+    command = [str(Path(sys.executable).parent / "complaints"), "import", str(missing)]
+    env = {**os.environ, "COMPLAINTS_DATA_DIR": str(tmp_path)}
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"complaints import: cannot read {missing}: No such file or directory"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_the_command_keeps_every_decodable_line_and_numbers_the_rest(tmp_path: Path) -> None:
+    """JSON Lines: newlines end lines, nothing else does; a bad byte costs one line only."""
+    separators = "U+2028 here:\u2028 and U+0085 here:\u0085 and U+000B:\x0b end"
+    lines = [
+        line("SEP-1", [], summary=separators).encode(),
+        b'{"reference": "BAD-\xff"}',
+        line("SEP-2", [ACCEPT]).encode(),
+        line("FUTURE-1", [], received_on="2999-01-01").encode(),
+        line("ANCIENT-1", [], received_on="1989-06-01").encode(),
+    ]
+    data = tmp_path / "mixed.jsonl"
+    data.write_bytes(b"\n".join(lines) + b"\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTS_")}
+    env["COMPLAINTS_DATA_DIR"] = str(tmp_path)
+    command = [str(Path(sys.executable).parent / "complaints"), "import", str(data)]
+    result = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["imported"] == ["SEP-1", "SEP-2"]
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [
+        (2, "(line)"),
+        (4, "complaint.received_on"),
+        (5, "complaint.received_on"),
+    ]
+    assert "not UTF-8" in report["errors"][0]["reason"]
+    assert "future" in report["errors"][1]["reason"]
+    assert "1990-01-01" in report["errors"][2]["reason"]
+
+
+async def test_a_repeated_reference_that_differs_is_reported(settings: Settings) -> None:
+    service = create(settings)
+    async with running(settings, service):
+        first = await import_lines(service, [line("REP-1", [ACCEPT])])
+        assert first.imported == ["REP-1"]
+        same = await import_lines(service, [line("REP-1", [ACCEPT])])
+        assert (same.skipped, same.errors) == (["REP-1"], [])
+        other = await import_lines(service, [line("REP-1", [], summary="Something else")])
+        assert other.skipped == ["REP-1"]
+        assert other.errors == [
+            {
+                "line": 1,
+                "field": "reference",
+                "reason": "REP-1 is already imported with a different summary; skipped, "
+                "the stored case is unchanged",
+            }
+        ]
+
+
+async def test_a_long_import_reports_its_progress(settings: Settings) -> None:
+    service = create(settings)
+    seen: list[tuple[int, int]] = []
+    async with running(settings, service):
+        lines = [line(f"PROG-{n}", []) for n in range(450)]
+        report = await import_lines(service, lines, lambda done, total: seen.append((done, total)))
+    assert len(report.imported) == 450
+    assert seen == [(200, 450), (400, 450), (450, 450)]
