@@ -9,6 +9,7 @@ from complaints_deadlines.service import create as create_deadlines
 from complaints_intake.importing import import_lines
 from complaints_intake.service import create as create_intake
 from complaints_learning.service import create as create_learning
+from complaints_letters.service import create as create_letters
 from complaints_shared.calendar import WorkingDayCalendar, today_in_england
 from complaints_shared.settings import Settings
 from complaints_shared.testing.cases import Case
@@ -170,3 +171,82 @@ async def test_an_imported_history_leaves_nothing_open_that_it_ended(settings: S
             "/api/v1/learning-actions", params={"case_id": cases["OLD-2"]["id"]}
         )
         assert [a["status"] for a in actions.json()] == ["not_recorded"]
+
+
+async def _states(suite: Running, case: Case) -> dict[tuple[int, str], tuple[str, str]]:
+    await eventually(suite.quiet)
+    found = (await suite.http.get("/api/v1/deadlines", params={"case_id": case.id})).json()
+    return {(d["stage"], d["kind"]): (d["status"], d["due"]) for d in found}
+
+
+async def test_a_safeguarding_pause_before_triage_stops_the_clock(settings: Settings) -> None:
+    async with running(settings, create_intake(settings), create_deadlines(settings)) as suite:
+        start = _working_days_ago(2)
+        case = await Case.log(suite, BASE, received_on=str(start))
+        referred = await case.act("safeguarding", route="mash", referred_on=str(start))
+        assert case.body["status"] == "received" and case.body["clock_stopped"]
+        events = await eventually(lambda: _referrals(suite, case))
+        assert events == [True]
+        states = await _states(suite, case)
+        assert {status for status, _ in states.values()} == {"paused"}, (referred, states)
+        # Triage still happens; the accepted case waits, stopped, until the clock restarts.
+        await case.act("triage", decision="accepted", decided_on=str(TODAY))
+        assert case.body["status"] == "paused"
+        await case.act("clock-restart", restarted_on=str(TODAY))
+        assert case.body["status"] == "open"
+        restarted = await _states(suite, case)
+        assert restarted[(1, "response")][0] == "open"
+        # Two working days stopped: the response is due two working days later.
+        before = date.fromisoformat(states[(1, "response")][1])
+        assert restarted[(1, "response")][1] == str(CALENDAR.add(before, 2))
+        again = await case.act("clock-restart", restarted_on=str(TODAY), expect=409)
+        assert "it is open" in again["detail"]
+
+
+async def _referrals(suite: Running, case: Case) -> list[bool] | None:
+    subject = f"complaints.{suite.host.settings.organisation}.*.case.safeguarding_referred.v1"
+    found = [e.payload["pauses_complaint"] for e in await suite.events(subject)]
+    return found or None
+
+
+async def test_a_reopened_case_has_a_clock_again(settings: Settings) -> None:
+    async with running(settings, create_intake(settings), create_deadlines(settings)) as suite:
+        case = await Case.log(suite, BASE, received_on=str(_working_days_ago(30)))
+        await case.act("triage", decision="accepted", decided_on=case.body["received_on"])
+        await case.act("response", outcome="upheld", responded_on=str(_working_days_ago(20)))
+        await case.act("closure", closed_on=str(_working_days_ago(19)))
+        closed = await _states(suite, case)
+        assert closed[(1, "escalation_window")][0] == "cancelled"
+        await case.act("reopening", reopened_on=str(TODAY), reason="It happened again")
+        reopened = await _states(suite, case)
+        assert reopened[(1, "response")] == ("open", str(CALENDAR.add(TODAY, 10)))
+        answer = await suite.http.get("/api/v1/complaints", params={"due_within_days": 10})
+        assert case.id in {c["id"] for c in answer.json()}
+        # Its next response opens the window to ask for Stage 2 again.
+        await case.act("response", outcome="upheld", responded_on=str(TODAY))
+        responded = await _states(suite, case)
+        assert responded[(1, "response")][0] == "met"
+        assert responded[(1, "escalation_window")] == ("open", str(CALENDAR.add(TODAY, 20)))
+
+
+async def test_an_escalation_is_acknowledged_and_its_response_counts_from_then(
+    settings: Settings,
+) -> None:
+    services = create_intake(settings), create_deadlines(settings), create_letters(settings)
+    async with running(settings, *services) as suite:
+        corporate = {**BASE, "directorate": "corporate", "received_on": str(_working_days_ago(15))}
+        case = await Case.log(suite, corporate)
+        await case.act("triage", decision="accepted", decided_on=corporate["received_on"])
+        await case.act("response", outcome="not_upheld", responded_on=str(_working_days_ago(3)))
+        await case.act("escalation", requested_on=str(_working_days_ago(1)))
+        states = await _states(suite, case)
+        assert states[(2, "acknowledgement")][0] == "met"
+        answer = await suite.http.get("/api/v1/letters", params={"case_id": case.id})
+        # Letters follow two streams (cases, deadlines): either may be written first.
+        letters = sorted(answer.json(), key=lambda letter: letter["stage"])
+        assert [(letter["kind"], letter["stage"]) for letter in letters] == [
+            ("acknowledgement", 1),
+            ("acknowledgement", 2),
+        ]
+        acknowledged = date.fromisoformat(letters[1]["issued_on"])
+        assert states[(2, "response")] == ("open", str(CALENDAR.add(acknowledged, 20)))

@@ -14,6 +14,7 @@ from complaints_shared.contracts.events import (
     CaseEscalated,
     CaseExtended,
     CaseReceived,
+    CaseReopened,
     CaseResponded,
     CaseTriaged,
     CaseWithdrawn,
@@ -30,6 +31,16 @@ from complaints_shared.service import Service
 
 
 def register_handlers(service: Service, scheduler: Scheduler) -> None:
+    async def meet_early_acknowledgement(
+        session: AsyncSession, envelope: Envelope, stage: int
+    ) -> None:
+        early = await session.get(EarlyAcknowledgement, (envelope.case_id, stage))
+        if early is not None:
+            await scheduler.meet(
+                session, envelope, stage, DeadlineKind.ACKNOWLEDGEMENT, early.issued_on
+            )
+            await session.delete(early)
+
     @service.on(CaseReceived)
     async def received(envelope: Envelope, case: CaseReceived, session: AsyncSession) -> None:
         """Stage 1 starts the day the complaint arrived."""
@@ -51,18 +62,15 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
             with_timers=not case.imported,
             warnings=warnings,
         )
-        early = await session.get(EarlyAcknowledgement, envelope.case_id)
-        if early is not None:
-            await scheduler.meet(
-                session, envelope, 1, DeadlineKind.ACKNOWLEDGEMENT, early.issued_on
-            )
-            await session.delete(early)
+        await meet_early_acknowledgement(session, envelope, 1)
 
     @service.on(CaseTriaged)
     async def triaged(envelope: Envelope, triage: CaseTriaged, session: AsyncSession) -> None:
         """Not accepted: nothing will be investigated (the acknowledgement is still owed)."""
         if triage.decision == TriageDecision.ACCEPTED:
             return
+        # A clock stopped before triage ends with it: what is kept runs again.
+        await scheduler.resume(session, envelope, triage.decided_on)
         keep = set() if triage.decision == TriageDecision.WITHDRAWN else {"acknowledgement"}
         await scheduler.cancel(
             session, envelope, triage.decided_on, f"triage: {triage.decision}", keep=keep
@@ -70,17 +78,20 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
 
     @service.on(LetterIssued)
     async def acknowledged(envelope: Envelope, letter: LetterIssued, session: AsyncSession) -> None:
-        """The acknowledgement meets its deadline; if the case is not here yet, it will."""
+        """The acknowledgement meets its stage's deadline; if the stage is not here yet, it will."""
         if letter.kind != LetterKind.ACKNOWLEDGEMENT:
             return
+        stage = letter.stage or 1
         try:
             await scheduler.meet(
-                session, envelope, 1, DeadlineKind.ACKNOWLEDGEMENT, letter.issued_on
+                session, envelope, stage, DeadlineKind.ACKNOWLEDGEMENT, letter.issued_on
             )
         except NoSuchDeadline:
-            if await session.get(EarlyAcknowledgement, envelope.case_id) is None:
+            if await session.get(EarlyAcknowledgement, (envelope.case_id, stage)) is None:
                 session.add(
-                    EarlyAcknowledgement(case_id=envelope.case_id, issued_on=letter.issued_on)
+                    EarlyAcknowledgement(
+                        case_id=envelope.case_id, stage=stage, issued_on=letter.issued_on
+                    )
                 )
 
     @service.on(CaseResponded)
@@ -111,6 +122,7 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
         await scheduler.schedule_stage(
             session, envelope, window.procedure, escalation.to_stage, escalation.requested_on
         )
+        await meet_early_acknowledgement(session, envelope, escalation.to_stage)
 
     @service.on(PanelHeld)
     async def panel_held(envelope: Envelope, panel: PanelHeld, session: AsyncSession) -> None:
@@ -169,6 +181,10 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
     ) -> None:
         live = history.status not in ("closed", "withdrawn")
         await scheduler.settle_imported(session, envelope, history.imported_on, live)
+
+    @service.on(CaseReopened)
+    async def reopened(envelope: Envelope, reopening: CaseReopened, session: AsyncSession) -> None:
+        await scheduler.restart_stage(session, envelope, reopening.reopened_on)
 
     @service.on(CaseAllocated)
     async def allocated(

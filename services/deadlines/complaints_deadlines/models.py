@@ -125,11 +125,12 @@ class EarlyAcknowledgement(Base):
     """An acknowledgement letter heard of before the case it acknowledges.
 
     Letters and cases travel on different streams, so ``letter.issued`` can arrive
-    first; it is kept here and meets the acknowledgement deadline once stage 1 is
-    scheduled.
+    first; it is kept here and meets the stage's acknowledgement deadline once the
+    stage is scheduled (at receipt, or on escalation).
     """
 
     __tablename__ = "early_acknowledgements"
 
     case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    stage: Mapped[int] = mapped_column(primary_key=True, default=1)
     issued_on: Mapped[date] = mapped_column(Date)

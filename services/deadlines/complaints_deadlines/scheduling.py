@@ -172,9 +172,12 @@ class Scheduler:
     ) -> None:
         """The complainant's window to ask for the next stage, if the stage has one."""
         window = procedure(procedure_name, self.procedures).stage(stage).escalation_window
-        if window is None or await self.find(
-            session, cause.case_id, stage, DeadlineKind.ESCALATION_WINDOW
-        ):
+        if window is None:
+            return
+        earlier = await self.find(session, cause.case_id, stage, DeadlineKind.ESCALATION_WINDOW)
+        if earlier is not None:  # a reopened case's new response opens its window again
+            if earlier.status != "open":
+                await self._revive(session, cause, earlier, on, window, "responded again")
             return
         calendar = await self.calendars.current(session)
         deadline = Deadline(
@@ -490,3 +493,49 @@ class Scheduler:
                 await self._reset_timers(session, deadline, calendar)
             else:
                 await self._cancel(session, cause, deadline, on, "imported: the case had ended")
+
+    async def restart_stage(self, session: AsyncSession, cause: Envelope, on: date) -> None:
+        """A reopened case's current stage runs again: its response is due afresh from ``on``.
+
+        The stage's response deadline (and any step counting towards it) is revived
+        with the procedure's own timescale, and announced as scheduled again so every
+        copy of it is open once more.
+        """
+        deadlines = await self.case_deadlines(session, cause.case_id)
+        stage = max(deadline.stage for deadline in deadlines)
+        response = next(
+            (d for d in deadlines if (d.stage, d.kind) == (stage, DeadlineKind.RESPONSE)), None
+        )
+        if response is None:
+            raise NoSuchDeadline(f"case {cause.case_id} has no stage {stage} response deadline")
+        step = procedure(response.procedure, self.procedures).stage(stage).step(response.kind)
+        assert step is not None
+        await self._revive(session, cause, response, on, step.working_days, "reopened")
+
+    async def _revive(
+        self,
+        session: AsyncSession,
+        cause: Envelope,
+        deadline: Deadline,
+        on: date,
+        working_days: int,
+        why: str,
+    ) -> None:
+        calendar = await self.calendars.current(session)
+        old = deadline.due_on
+        deadline.status, deadline.met_on, deadline.breached = "open", None, False
+        deadline.start_on, deadline.counts_from = on, STAGE_START
+        deadline.working_days, deadline.paused_days, deadline.paused_on = working_days, 0, None
+        deadline.due_on = due_date(deadline, calendar)
+        deadline.skipped = self._skipped(calendar, deadline)
+        session.add(
+            DeadlineChange(
+                deadline_id=deadline.id,
+                at=datetime.now(UTC),
+                old_due_on=old,
+                new_due_on=deadline.due_on,
+                reason=f"{why} on {on.isoformat()}: {working_days} working days from then",
+            )
+        )
+        await self._reset_timers(session, deadline, calendar)
+        await self._announce(session, cause, deadline, self._scheduled(deadline, calendar))

@@ -9,7 +9,9 @@ payload that announces it. Nothing here touches the database or the bus.
 
 States: ``received`` (awaiting triage) -> ``open`` (a stage under way) <-> ``paused``
 (clock stopped) -> ``responded`` -> ``open`` at the next stage, or ``closed``;
-``withdrawn`` and ``closed`` can be reopened.
+``withdrawn`` and ``closed`` can be reopened. A clock stopped before triage (consent
+awaited, a safeguarding referral) leaves the case ``received``, and accepting it then
+makes it ``paused`` until the clock restarts.
 """
 
 from __future__ import annotations
@@ -157,9 +159,11 @@ def triage(case: Case, command: schemas.Triage, _: Context) -> EventPayload:
         raise InvalidField("reason", "is required when the decision is 'ineligible'")
     case.triage = command.model_dump(mode="json")
     case.status = {
-        TriageDecision.ACCEPTED: OPEN,
+        TriageDecision.ACCEPTED: PAUSED if case.clock_stopped else OPEN,
         TriageDecision.WITHDRAWN: WITHDRAWN,
     }.get(command.decision, CLOSED)
+    if case.status != PAUSED:
+        case.clock_stopped = None  # not accepted: nothing left to wait for
     if case.status == CLOSED:
         case.closure = {"closed_on": command.decided_on.isoformat(), "reason": command.decision}
     return CaseTriaged(**command.model_dump())
@@ -235,19 +239,26 @@ def _extend_by_agreement(
     )
 
 
+def _stop(case: Case, stop: dict[str, Any]) -> None:
+    """Stop the clock; a case not yet triaged stays ``received`` and waits stopped."""
+    case.clock_stopped = stop
+    if case.status == OPEN:
+        case.status = PAUSED
+
+
 def stop_clock(case: Case, command: schemas.ClockStop, _: Context) -> EventPayload:
     _date(case, "stopped_on", command.stopped_on, _stage_began(case))
-    case.status = PAUSED
-    case.clock_stopped = command.model_dump(mode="json")
+    _refuse_unless(not case.clock_stopped, "the clock is already stopped")
+    _stop(case, command.model_dump(mode="json"))
     return ClockStopped(**command.model_dump())
 
 
 def restart_clock(case: Case, command: schemas.ClockRestart, _: Context) -> EventPayload:
-    _date(case, "restarted_on", command.restarted_on)
-    stopped_on = date.fromisoformat((case.clock_stopped or {})["stopped_on"])
-    if command.restarted_on < stopped_on:
-        raise InvalidField("restarted_on", f"is before the clock stopped ({stopped_on})")
-    case.status = OPEN
+    _refuse_unless(bool(case.clock_stopped), "the clock is not stopped")
+    stopped_on = _on(case.clock_stopped, "stopped_on")
+    _date(case, "restarted_on", command.restarted_on, (stopped_on, "the clock stopped"))
+    if case.status == PAUSED:
+        case.status = OPEN
     case.clock_stopped = None
     return ClockRestarted(**command.model_dump())
 
@@ -257,16 +268,14 @@ def refer_safeguarding(
 ) -> EventPayload:
     _date(case, "referred_on", command.referred_on)
     case.safeguarding = command.model_dump(mode="json")
-    if command.pause and case.status == OPEN:
-        case.status = PAUSED
-        case.clock_stopped = {
-            "reason": ClockStopReason.SAFEGUARDING,
-            "stopped_on": command.referred_on.isoformat(),
-        }
+    pauses = command.pause and not case.clock_stopped
+    if pauses:
+        _stop(
+            case,
+            {"reason": ClockStopReason.SAFEGUARDING, "stopped_on": command.referred_on.isoformat()},
+        )
     return SafeguardingReferred(
-        route=command.route,
-        referred_on=command.referred_on,
-        pauses_complaint=case.status == PAUSED,
+        route=command.route, referred_on=command.referred_on, pauses_complaint=pauses
     )
 
 
@@ -515,14 +524,14 @@ ACTIONS: dict[str, Action] = {
         Action(
             "clock-stop",
             schemas.ClockStop,
-            frozenset({OPEN}),
+            frozenset({RECEIVED, OPEN}),
             stop_clock,
             "Stop the clock (awaiting consent, safeguarding)",
         ),
         Action(
             "clock-restart",
             schemas.ClockRestart,
-            frozenset({PAUSED}),
+            frozenset({RECEIVED, PAUSED}),
             restart_clock,
             "Restart a stopped clock",
         ),

@@ -22,6 +22,7 @@ class LetterView(BaseModel):
     id: uuid.UUID
     case_id: uuid.UUID
     kind: LetterKind
+    stage: int
     issued_on: date
 
 

@@ -19,8 +19,14 @@ from complaints_letters.models import CaseFacts, Letter
 from complaints_letters.rendering import render
 from complaints_shared.calendar import today_in_england
 from complaints_shared.contracts.envelope import Envelope
-from complaints_shared.contracts.events import CaseReceived, DeadlineScheduled, LetterIssued
+from complaints_shared.contracts.events import (
+    CaseEscalated,
+    CaseReceived,
+    DeadlineScheduled,
+    LetterIssued,
+)
 from complaints_shared.contracts.vocabulary import DeadlineKind, LetterKind
+from complaints_shared.procedures import procedure
 from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
@@ -42,6 +48,7 @@ async def _facts(session: AsyncSession, case_id: uuid.UUID) -> CaseFacts:
 
 def register_handlers(service: Service, templates: Environment) -> None:
     settings = service.settings
+    procedures = settings.configured_procedures()
 
     def acknowledgement_context(facts: CaseFacts) -> dict[str, Any]:
         directorate = settings.directorates.get(facts.directorate or "")
@@ -58,6 +65,51 @@ def register_handlers(service: Service, templates: Environment) -> None:
             "directorate_name": directorate.name if directorate else facts.directorate,
         }
 
+    async def issue(
+        envelope: Envelope,
+        session: AsyncSession,
+        facts: CaseFacts,
+        template: str,
+        context: dict[str, Any],
+        stage: int = 1,
+    ) -> None:
+        """Render and keep an acknowledgement, once per case and stage, and announce it."""
+        already = await session.scalar(
+            select(Letter.id).where(
+                Letter.case_id == facts.case_id,
+                Letter.kind == LetterKind.ACKNOWLEDGEMENT,
+                Letter.stage == stage,
+            )
+        )
+        if already is not None:
+            return
+        letter = Letter(
+            id=uuid.uuid4(),
+            case_id=facts.case_id,
+            kind=LetterKind.ACKNOWLEDGEMENT,
+            stage=stage,
+            template=template,
+            issued_on=context["issued_on"],
+            html=render(templates, template, context),
+        )
+        session.add(letter)
+        issued = LetterIssued(
+            letter_id=letter.id,
+            kind=LetterKind.ACKNOWLEDGEMENT,
+            issued_on=letter.issued_on,
+            stage=stage if stage > 1 else None,
+        )
+        await service.publish(
+            session,
+            envelope.caused(
+                issued,
+                organisation=facts.organisation,
+                directorate=facts.directorate,
+                case_id=facts.case_id,
+            ),
+        )
+        log.info("acknowledgement letter issued", letter_id=str(letter.id), stage=stage)
+
     async def issue_acknowledgement(
         envelope: Envelope, session: AsyncSession, facts: CaseFacts
     ) -> None:
@@ -65,35 +117,9 @@ def register_handlers(service: Service, templates: Environment) -> None:
             return  # the other half has not arrived yet
         if facts.imported:
             return  # history from an old system: the complainant was written to back then
-        already = await session.scalar(
-            select(Letter.id).where(
-                Letter.case_id == facts.case_id, Letter.kind == LetterKind.ACKNOWLEDGEMENT
-            )
+        await issue(
+            envelope, session, facts, "acknowledgement.html.j2", acknowledgement_context(facts)
         )
-        if already is not None:
-            return
-        context = acknowledgement_context(facts)
-        letter = Letter(
-            id=uuid.uuid4(),
-            case_id=facts.case_id,
-            kind=LetterKind.ACKNOWLEDGEMENT,
-            template="acknowledgement.html.j2",
-            issued_on=context["issued_on"],
-            html=render(templates, "acknowledgement.html.j2", context),
-        )
-        session.add(letter)
-        await service.publish(
-            session,
-            envelope.caused(
-                LetterIssued(
-                    letter_id=letter.id, kind=LetterKind.ACKNOWLEDGEMENT, issued_on=letter.issued_on
-                ),
-                organisation=facts.organisation,
-                directorate=facts.directorate,
-                case_id=facts.case_id,
-            ),
-        )
-        log.info("acknowledgement letter issued", letter_id=str(letter.id))
 
     @service.on(CaseReceived)
     async def case_received(envelope: Envelope, case: CaseReceived, session: AsyncSession) -> None:
@@ -116,3 +142,31 @@ def register_handlers(service: Service, templates: Environment) -> None:
         facts = await _facts(session, envelope.case_id)
         facts.response_due_on = deadline.due_on
         await issue_acknowledgement(envelope, session, facts)
+
+    @service.on(CaseEscalated)
+    async def case_escalated(
+        envelope: Envelope, escalation: CaseEscalated, session: AsyncSession
+    ) -> None:
+        """A stage whose procedure has an acknowledgement step gets its own letter."""
+        facts = await _facts(session, envelope.case_id)
+        if facts.imported or facts.procedure is None:
+            return  # history, or (impossibly) an escalation before the case: nothing to say
+        stage = procedure(facts.procedure, procedures).stage(escalation.to_stage)
+        step = stage.step(DeadlineKind.RESPONSE)
+        if stage.step(DeadlineKind.ACKNOWLEDGEMENT) is None or step is None:
+            return
+        context = {
+            **acknowledgement_context(facts),
+            "stage": escalation.to_stage,
+            "stage_name": stage.name,
+            "requested_on": escalation.requested_on,
+            "response_working_days": step.working_days,
+        }
+        await issue(
+            envelope,
+            session,
+            facts,
+            "escalation_acknowledgement.html.j2",
+            context,
+            escalation.to_stage,
+        )

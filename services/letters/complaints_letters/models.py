@@ -32,14 +32,16 @@ class CaseFacts(Base):
 
 
 class Letter(Base):
-    """A rendered letter. One of each kind per case: a redelivered event sends nothing twice."""
+    """A rendered letter. One of each kind per case and stage: a redelivered event sends
+    nothing twice."""
 
     __tablename__ = "letters"
-    __table_args__ = (UniqueConstraint("case_id", "kind"),)
+    __table_args__ = (UniqueConstraint("case_id", "kind", "stage"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(index=True)
     kind: Mapped[str] = mapped_column(String(32))
+    stage: Mapped[int] = mapped_column(default=1)
     template: Mapped[str] = mapped_column(String(128))
     issued_on: Mapped[date] = mapped_column(Date)
     html: Mapped[str] = mapped_column(Text)

@@ -296,6 +296,10 @@ class LetterIssued(EventPayload):
     letter_id: uuid.UUID
     kind: LetterKind
     issued_on: date
+    stage: int | None = Field(
+        default=None,
+        description="The stage it is about (an escalation's acknowledgement); 1 if absent.",
+    )
 
 
 class CaseTriaged(EventPayload):
