@@ -13,6 +13,7 @@ from sqlalchemy import select
 from complaints_deadlines.calendar_changes import change_day
 from complaints_deadlines.models import CalendarDay, CaseOfficer, Deadline, DeadlineChange
 from complaints_deadlines.scheduling import Scheduler
+from complaints_shared.actors import Actor
 from complaints_shared.calendar import (
     FIRST_DAY,
     LAST_DAY,
@@ -179,25 +180,29 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
             if start <= day <= end and day.weekday() < 5
         ]
         days += [
-            {"day": day, "reason": row.reason, "source": row.source}
+            {"day": day, "reason": row.reason, "source": row.source, "actor": row.actor}
             for day, row in extra.items()
             if start <= day <= end and day.weekday() < 5
         ]
         return sorted(days, key=lambda entry: entry["day"])
 
     @router.put("/api/v1/calendar/closures/{day}", tags=["calendar"])
-    async def add_closure(day: CalendarDate, closure: Closure) -> dict[str, Any]:
+    async def add_closure(
+        day: CalendarDate, closure: Closure, actor: Actor = "unknown"
+    ) -> dict[str, Any]:
         """Close the organisation on ``day``: open deadlines spanning it move later."""
         async with service.db.transaction() as session:
-            moved = await change_day(scheduler, session, day, "added", closure.reason, "closure")
+            moved = await change_day(
+                scheduler, session, day, "added", closure.reason, "closure", actor
+            )
         service.outbox.wake()
         return {"day": day, "added": moved is not None, "deadlines_moved": moved or 0}
 
     @router.delete("/api/v1/calendar/closures/{day}", tags=["calendar"])
-    async def remove_closure(day: CalendarDate) -> dict[str, Any]:
-        """Reopen on ``day``: open deadlines spanning it move earlier."""
+    async def remove_closure(day: CalendarDate, actor: Actor = "unknown") -> dict[str, Any]:
+        """Reopen on ``day``: open deadlines spanning it move earlier (closures only)."""
         async with service.db.transaction() as session:
-            moved = await change_day(scheduler, session, day, "removed", "", "closure")
+            moved = await change_day(scheduler, session, day, "removed", "", "closure", actor)
         if moved is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"{day} is not a closure day")
         service.outbox.wake()
@@ -206,6 +211,7 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
     @router.post("/api/v1/calendar/announced", tags=["calendar"])
     async def announced_holidays(
         bank_holidays: Annotated[dict[str, Any], Body(description="GOV.UK bank-holidays.json")],
+        actor: Actor = "unknown",
     ) -> dict[str, Any]:
         """Load announced one-off holidays (England and Wales) in GOV.UK's format."""
         try:
@@ -218,7 +224,9 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
             for day, title in sorted(announced.items()):
                 if day in known:
                     continue
-                result = await change_day(scheduler, session, day, "added", title, "announced")
+                result = await change_day(
+                    scheduler, session, day, "added", title, "announced", actor
+                )
                 if result is not None:
                     added.append(day)
                     moved += result

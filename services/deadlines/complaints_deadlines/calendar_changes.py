@@ -23,15 +23,20 @@ async def change_day(
     change: Literal["added", "removed"],
     reason: str,
     source: str,
+    actor: str,
 ) -> int | None:
-    """Add or remove a non-working day; return how many deadlines moved (None: no change)."""
+    """Add or remove a non-working day; return how many deadlines moved (None: no change).
+
+    A day is removed only by the source that added it: deleting a closure never takes
+    away an announced bank holiday on the same day.
+    """
     existing = await session.get(CalendarDay, day, with_for_update=True)
     if change == "added":
         if existing is not None:
             return None
-        session.add(CalendarDay(day=day, reason=reason, source=source))
+        session.add(CalendarDay(day=day, reason=reason, source=source, actor=actor))
     else:
-        if existing is None:
+        if existing is None or existing.source != source:
             return None
         reason = existing.reason
         await session.delete(existing)
@@ -51,7 +56,12 @@ async def change_day(
         session,
         new_event(
             CalendarChanged(
-                day=day, change=change, reason=reason, source=source, deadlines_moved=moved
+                day=day,
+                change=change,
+                reason=reason,
+                source=source,
+                deadlines_moved=moved,
+                actor=actor,
             ),
             organisation=settings.organisation,
             directorate=ALL_DIRECTORATES,

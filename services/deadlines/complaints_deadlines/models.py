@@ -109,6 +109,7 @@ class CalendarDay(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     reason: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str | None] = mapped_column(String(200))  # who added it (None: before #8)
 
 
 class CaseOfficer(Base):

@@ -41,7 +41,7 @@ def create(settings: Settings) -> Service:
             days |= {d: (title, "announced") for d, title in announced.items() if d not in known}
         async with service.db.transaction() as session:
             for day, (reason, source) in sorted(days.items()):
-                await change_day(scheduler, session, day, "added", reason, source)
+                await change_day(scheduler, session, day, "added", reason, source, "configuration")
 
     @service.background
     async def fire_timers() -> None:

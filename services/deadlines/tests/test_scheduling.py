@@ -304,6 +304,48 @@ async def test_announced_holidays_load_from_govuk_format(settings: Settings) -> 
         assert "england-and-wales" in bad.json()["detail"]
 
 
+async def test_calendar_changes_name_who_made_them_and_keep_their_sources_apart(
+    settings: Settings,
+) -> None:
+    async with running(settings, create(settings)) as suite:
+        document = {
+            "england-and-wales": {
+                "division": "england-and-wales",
+                "events": [{"title": "Royal celebration", "date": "2026-04-20"}],
+            }
+        }
+        officer = {"X-Actor": "calendar.officer"}
+        await suite.http.post("/api/v1/calendar/announced", json=document, headers=officer)
+        same_day = await suite.http.put(
+            "/api/v1/calendar/closures/2026-04-20", json={"reason": "Staff day"}, headers=officer
+        )
+        assert same_day.json()["added"] is False
+        # Deleting "the closure" on that day must not take away the announced holiday.
+        removed = await suite.http.delete("/api/v1/calendar/closures/2026-04-20", headers=officer)
+        assert removed.status_code == 404
+        await suite.http.put(
+            "/api/v1/calendar/closures/2026-04-21", json={"reason": "Staff day"}, headers=officer
+        )
+        days = await suite.http.get(
+            "/api/v1/calendar", params={"from": "2026-04-20", "to": "2026-04-21"}
+        )
+        assert [(d["day"], d["source"], d["actor"]) for d in days.json()] == [
+            ("2026-04-20", "announced", "calendar.officer"),
+            ("2026-04-21", "closure", "calendar.officer"),
+        ]
+        subject = f"complaints.{settings.organisation}.all.calendar.changed.v1"
+        changes = await eventually(lambda: _at_least_two(suite.events(subject)))
+        assert [(e.payload["source"], e.payload["actor"]) for e in changes] == [
+            ("announced", "calendar.officer"),
+            ("closure", "calendar.officer"),
+        ]
+
+
+async def _at_least_two(pending):
+    found = await pending
+    return found if len(found) >= 2 else None
+
+
 async def test_matters_older_than_twelve_months_carry_a_warning(settings: Settings) -> None:
     async with running(settings, create(settings)) as suite:
         received = case_received(settings, received_on=date(2026, 4, 2))

@@ -28,6 +28,7 @@ from complaints_intake.schemas import (
     NewComplaint,
     NewCompliment,
 )
+from complaints_shared.actors import Actor
 from complaints_shared.calendar import MAX_HORIZON, WorkingDayCalendar, today_in_england
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import ComplimentReceived
@@ -36,8 +37,6 @@ from complaints_shared.procedures import Procedure, procedure
 from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
-
-Actor = Annotated[str, Header(alias="X-Actor", description="Who is acting (for the audit trail)")]
 
 
 def field_error(field: str, message: str) -> HTTPException:

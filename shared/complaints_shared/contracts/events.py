@@ -285,6 +285,7 @@ class CalendarChanged(EventPayload):
     reason: str
     source: str
     deadlines_moved: int
+    actor: str | None = Field(default=None, max_length=200, description="Who changed it.")
 
 
 class LetterIssued(EventPayload):
