@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays
+from pydantic import TypeAdapter
 
 from complaints_shared.contracts.events import SkippedDay
+from complaints_shared.contracts.limits import Name
 
 if TYPE_CHECKING:
     from complaints_shared.settings import Settings
@@ -34,6 +36,7 @@ FIRST_YEAR = 1990
 LAST_YEAR = 2100
 _EPOCH = date(FIRST_YEAR, 1, 1)  # a Monday
 assert _EPOCH.weekday() == 0
+_TITLE = TypeAdapter(Name)  # a holiday's name becomes the reason a deadline skipped its day
 
 
 @cache
@@ -162,7 +165,10 @@ def parse_bank_holidays(data: object, division: str = "england-and-wales") -> di
     """Holidays from a decoded GOV.UK ``bank-holidays.json`` document, for one division."""
     try:
         events = data[division]["events"]  # type: ignore[index]
-        return {date.fromisoformat(event["date"]): str(event["title"]) for event in events}
+        return {
+            date.fromisoformat(event["date"]): _TITLE.validate_python(event["title"])
+            for event in events
+        }
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(
             f"not a GOV.UK bank-holidays document with {division!r} events ({error})"

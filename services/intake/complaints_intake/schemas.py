@@ -9,6 +9,18 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from complaints_shared.contracts.events import Complainant, Remedy
+from complaints_shared.contracts.limits import (
+    MAX_ITEMS,
+    MAX_POINTS,
+    NO_NUL,
+    Code,
+    Label,
+    Name,
+    Narrative,
+    Notes,
+    Reason,
+    Slug,
+)
 from complaints_shared.contracts.vocabulary import (
     CaseKind,
     Channel,
@@ -33,17 +45,17 @@ class Strict(BaseModel):
 class ServiceUser(Strict):
     """Who the complaint is about; equalities data is optional and used only for monitoring."""
 
-    name: str | None = Field(default=None, max_length=200)
-    gender: str | None = Field(default=None, max_length=40)
-    ethnicity: str | None = Field(default=None, max_length=80)
-    disability: str | None = Field(default=None, max_length=40)
-    age_band: str | None = Field(default=None, max_length=20)
+    name: Name | None = None
+    gender: str | None = Field(default=None, max_length=40, pattern=NO_NUL)
+    ethnicity: str | None = Field(default=None, max_length=80, pattern=NO_NUL)
+    disability: str | None = Field(default=None, max_length=40, pattern=NO_NUL)
+    age_band: str | None = Field(default=None, max_length=20, pattern=NO_NUL)
 
 
 class NewComplaint(Strict):
     """A complaint or representation as the complaints team logs it."""
 
-    directorate: str = Field(examples=["adults"])
+    directorate: Slug = Field(examples=["adults"])
     kind: CaseKind = CaseKind.COMPLAINT
     received_on: date
     channel: Channel
@@ -53,12 +65,12 @@ class NewComplaint(Strict):
     consent: Consent = Consent.NOT_NEEDED
     anonymous: bool = False
     service_user: ServiceUser | None = None
-    service_area: str | None = Field(default=None, max_length=120)
-    team: str | None = Field(default=None, max_length=120)
-    provider: str | None = Field(default=None, max_length=200)
-    primary_subject: str | None = Field(default=None, max_length=120)
-    other_subjects: list[str] = Field(default_factory=list, max_length=20)
-    summary: str = Field(min_length=1, max_length=20_000)
+    service_area: Label | None = None
+    team: Label | None = None
+    provider: Name | None = None
+    primary_subject: Label | None = None
+    other_subjects: list[Label] = Field(default_factory=list, max_length=MAX_ITEMS)
+    summary: Narrative = Field(min_length=1)
     advocacy_offered: bool = False
     advocacy_taken_up: bool = False
     joint_with_nhs: bool = False
@@ -71,30 +83,30 @@ class Triage(Strict):
     reason: IneligibleReason | None = Field(
         default=None, description="Required when the decision is 'ineligible'."
     )
-    redirected_to: str | None = Field(default=None, max_length=200)
-    notes: str = Field(default="", max_length=5_000)
+    redirected_to: Name | None = None
+    notes: Notes = ""
 
 
 class Allocation(Strict):
-    officer: str = Field(min_length=1, max_length=200)
-    team: str | None = Field(default=None, max_length=120)
+    officer: Name = Field(min_length=1)
+    team: Label | None = None
     allocated_on: date
 
 
 class NewPoint(Strict):
-    summary: str = Field(min_length=1, max_length=2_000)
-    desired_outcome: str = Field(default="", max_length=2_000)
+    summary: Reason = Field(min_length=1)
+    desired_outcome: Reason = ""
 
 
 class AgreedPoints(Strict):
-    points: list[NewPoint] = Field(min_length=1, max_length=50)
+    points: list[NewPoint] = Field(min_length=1, max_length=MAX_POINTS)
     agreed_on: date
 
 
 class Extension(Strict):
     step: DeadlineKind = DeadlineKind.RESPONSE
     working_days: int = Field(ge=1, description="The step's new total timescale in working days.")
-    reason: str = Field(min_length=1, max_length=2_000)
+    reason: Reason = Field(min_length=1)
     agreed_on: date
 
 
@@ -120,8 +132,8 @@ class Resolution(Strict):
 
 
 class NewLearningAction(Strict):
-    description: str = Field(min_length=1, max_length=2_000)
-    owner: str = Field(min_length=1, max_length=200)
+    description: Reason = Field(min_length=1)
+    owner: Name = Field(min_length=1)
     due_on: date
 
 
@@ -135,9 +147,9 @@ class NewResponse(Strict):
 
     outcome: Outcome
     responded_on: date
-    findings: list[Finding] = Field(default_factory=list, max_length=50)
-    remedies: list[Remedy] = Field(default_factory=list, max_length=20)
-    learning_actions: list[NewLearningAction] = Field(default_factory=list, max_length=50)
+    findings: list[Finding] = Field(default_factory=list, max_length=MAX_POINTS)
+    remedies: list[Remedy] = Field(default_factory=list, max_length=MAX_ITEMS)
+    learning_actions: list[NewLearningAction] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class Escalation(Strict):
@@ -154,44 +166,44 @@ class PanelReport(Strict):
 
 class Withdrawal(Strict):
     withdrawn_on: date
-    reason: str = Field(default="", max_length=2_000)
+    reason: Reason = ""
 
 
 class Closure(Strict):
     closed_on: date
-    reason: str = Field(default="", max_length=2_000)
+    reason: Reason = ""
 
 
 class Reopening(Strict):
     reopened_on: date
-    reason: str = Field(min_length=1, max_length=2_000)
+    reason: Reason = Field(min_length=1)
 
 
 class OmbudsmanReferral(Strict):
     referred_on: date
-    ombudsman_reference: str | None = Field(default=None, max_length=40)
+    ombudsman_reference: Code | None = None
 
 
 class OmbudsmanOutcome(Strict):
     decided_on: date
     decision: OmbudsmanDecision
-    remedies: list[Remedy] = Field(default_factory=list, max_length=20)
+    remedies: list[Remedy] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class Feedback(Strict):
     recorded_on: date
     satisfied: bool | None = None
-    comments: str = Field(default="", max_length=5_000)
+    comments: Notes = ""
 
 
 class NewCompliment(Strict):
-    directorate: str
+    directorate: Slug
     received_on: date
     channel: Channel
-    service_area: str = Field(min_length=1, max_length=120)
-    team: str | None = Field(default=None, max_length=120)
-    provider: str | None = Field(default=None, max_length=200)
-    summary: str = Field(min_length=1, max_length=20_000)
+    service_area: Label = Field(min_length=1)
+    team: Label | None = None
+    provider: Name | None = None
+    summary: Narrative = Field(min_length=1)
 
 
 class ComplimentView(BaseModel):

@@ -16,6 +16,20 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from complaints_shared.contracts.envelope import EventPayload
+from complaints_shared.contracts.limits import (
+    MAX_DAYS_SKIPPED,
+    MAX_ITEMS,
+    MAX_POINTS,
+    Code,
+    Detail,
+    Label,
+    Name,
+    Narrative,
+    Notes,
+    Reason,
+    Reference,
+    Slug,
+)
 from complaints_shared.contracts.vocabulary import (
     CaseKind,
     Channel,
@@ -40,12 +54,12 @@ class Complainant(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1)
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, max_length=40)
-    address: str | None = Field(default=None, max_length=500)
+    phone: Code | None = None
+    address: Detail | None = None
     preferred_contact: Literal["email", "telephone", "letter", "in_person"] | None = None
-    accessibility_needs: str | None = Field(default=None, max_length=500)
+    accessibility_needs: Detail | None = None
 
 
 class CaseReceived(EventPayload):
@@ -54,22 +68,22 @@ class CaseReceived(EventPayload):
     event_type: ClassVar[str] = "case.received"
     schema_version: ClassVar[int] = 1
 
-    reference: str
-    procedure: str
+    reference: Reference
+    procedure: Slug
     received_on: date
     channel: Channel
     complainant: Complainant
-    summary: str
+    summary: Narrative
     kind: CaseKind = CaseKind.COMPLAINT
     point_of_receipt: PointOfReceipt | None = None
     relationship: Relationship | None = None
     consent: Consent = Consent.NOT_NEEDED
     anonymous: bool = False
-    service_area: str | None = None
-    team: str | None = None
-    provider: str | None = None
-    primary_subject: str | None = None
-    other_subjects: tuple[str, ...] = ()
+    service_area: Label | None = None
+    team: Label | None = None
+    provider: Name | None = None
+    primary_subject: Label | None = None
+    other_subjects: tuple[Label, ...] = Field(default=(), max_length=MAX_ITEMS)
     advocacy_offered: bool = False
     advocacy_taken_up: bool = False
     joint_with_nhs: bool = False
@@ -86,8 +100,8 @@ class LearningActionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: uuid.UUID
-    description: str = Field(min_length=1)
-    owner: str = Field(min_length=1)
+    description: Reason = Field(min_length=1)
+    owner: Name = Field(min_length=1)
     due_on: date
 
 
@@ -97,8 +111,8 @@ class Remedy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: RemedyKind
-    description: str = ""
-    amount: Decimal | None = Field(default=None, ge=0, decimal_places=2)
+    description: Reason = ""
+    amount: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
 
 
 class PointFinding(BaseModel):
@@ -118,10 +132,10 @@ class CaseResponded(EventPayload):
 
     responded_on: date
     outcome: Outcome
-    learning_actions: tuple[LearningActionSpec, ...] = ()
+    learning_actions: tuple[LearningActionSpec, ...] = Field(default=(), max_length=MAX_ITEMS)
     stage: int = 1
-    findings: tuple[PointFinding, ...] = ()
-    remedies: tuple[Remedy, ...] = ()
+    findings: tuple[PointFinding, ...] = Field(default=(), max_length=MAX_POINTS)
+    remedies: tuple[Remedy, ...] = Field(default=(), max_length=MAX_ITEMS)
 
 
 class SkippedDay(BaseModel):
@@ -130,7 +144,7 @@ class SkippedDay(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     day: date
-    reason: str
+    reason: Name
 
 
 class DeadlineScheduled(EventPayload):
@@ -144,11 +158,11 @@ class DeadlineScheduled(EventPayload):
     start_on: date
     due_on: date
     working_days: int
-    rule: str
-    skipped: tuple[SkippedDay, ...] = ()
+    rule: Reason
+    skipped: tuple[SkippedDay, ...] = Field(default=(), max_length=MAX_DAYS_SKIPPED)
     stage: int = 1
     calendar_months: int = 0
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Reason, ...] = Field(default=(), max_length=MAX_ITEMS)
 
 
 class DeadlineMet(EventPayload):
@@ -175,7 +189,7 @@ class DeadlineRescheduled(EventPayload):
     stage: int
     old_due_on: date
     new_due_on: date
-    reason: str
+    reason: Reason
 
 
 class DeadlinePaused(EventPayload):
@@ -188,7 +202,7 @@ class DeadlinePaused(EventPayload):
     kind: DeadlineKind
     stage: int
     paused_on: date
-    reason: str
+    reason: Reason
 
 
 class DeadlineReminder(EventPayload):
@@ -226,7 +240,7 @@ class DeadlineCancelled(EventPayload):
     kind: DeadlineKind
     stage: int
     cancelled_on: date
-    reason: str
+    reason: Reason
 
 
 class CalendarChanged(EventPayload):
@@ -237,8 +251,8 @@ class CalendarChanged(EventPayload):
 
     day: date
     change: Literal["added", "removed"]
-    reason: str
-    source: str
+    reason: Name
+    source: Code
     deadlines_moved: int
 
 
@@ -262,16 +276,16 @@ class CaseTriaged(EventPayload):
     decision: TriageDecision
     decided_on: date
     reason: IneligibleReason | None = None
-    redirected_to: str | None = None
-    notes: str = ""
+    redirected_to: Name | None = None
+    notes: Notes = ""
 
 
 class CaseAllocated(EventPayload):
     event_type: ClassVar[str] = "case.allocated"
     schema_version: ClassVar[int] = 1
 
-    officer: str
-    team: str | None = None
+    officer: Name
+    team: Label | None = None
     allocated_on: date
 
 
@@ -279,8 +293,8 @@ class AgreedPoint(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: uuid.UUID
-    summary: str = Field(min_length=1)
-    desired_outcome: str = ""
+    summary: Reason = Field(min_length=1)
+    desired_outcome: Reason = ""
 
 
 class PointsAgreed(EventPayload):
@@ -289,7 +303,7 @@ class PointsAgreed(EventPayload):
     event_type: ClassVar[str] = "case.points_agreed"
     schema_version: ClassVar[int] = 1
 
-    points: tuple[AgreedPoint, ...]
+    points: tuple[AgreedPoint, ...] = Field(max_length=MAX_POINTS)
     agreed_on: date
 
 
@@ -302,7 +316,7 @@ class CaseExtended(EventPayload):
     stage: int
     step: DeadlineKind
     working_days: int
-    reason: str
+    reason: Reason
     agreed_on: date
 
 
@@ -371,7 +385,7 @@ class CaseWithdrawn(EventPayload):
     schema_version: ClassVar[int] = 1
 
     withdrawn_on: date
-    reason: str = ""
+    reason: Reason = ""
 
 
 class CaseClosed(EventPayload):
@@ -379,7 +393,7 @@ class CaseClosed(EventPayload):
     schema_version: ClassVar[int] = 1
 
     closed_on: date
-    reason: str = ""
+    reason: Reason = ""
 
 
 class CaseReopened(EventPayload):
@@ -387,7 +401,7 @@ class CaseReopened(EventPayload):
     schema_version: ClassVar[int] = 1
 
     reopened_on: date
-    reason: str
+    reason: Reason
 
 
 class OmbudsmanReferred(EventPayload):
@@ -395,7 +409,7 @@ class OmbudsmanReferred(EventPayload):
     schema_version: ClassVar[int] = 1
 
     referred_on: date
-    ombudsman_reference: str | None = None
+    ombudsman_reference: Code | None = None
 
 
 class OmbudsmanDecided(EventPayload):
@@ -404,7 +418,7 @@ class OmbudsmanDecided(EventPayload):
 
     decided_on: date
     decision: OmbudsmanDecision
-    remedies: tuple[Remedy, ...] = ()
+    remedies: tuple[Remedy, ...] = Field(default=(), max_length=MAX_ITEMS)
 
 
 class FeedbackRecorded(EventPayload):
@@ -415,7 +429,7 @@ class FeedbackRecorded(EventPayload):
 
     recorded_on: date
     satisfied: bool | None = None
-    comments: str = ""
+    comments: Notes = ""
 
 
 class ComplimentReceived(EventPayload):
@@ -427,10 +441,10 @@ class ComplimentReceived(EventPayload):
     compliment_id: uuid.UUID
     received_on: date
     channel: Channel
-    service_area: str
-    team: str | None = None
-    provider: str | None = None
-    summary: str
+    service_area: Label
+    team: Label | None = None
+    provider: Name | None = None
+    summary: Narrative
 
 
 PAYLOADS: tuple[type[EventPayload], ...] = (
