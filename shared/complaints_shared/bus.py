@@ -10,14 +10,16 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
+import nats.errors
+import nats.js.errors
 import structlog
 from faststream.nats import NatsBroker
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import PubAck, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from complaints_shared.contracts.subjects import STREAMS
-from complaints_shared.outbox import Outgoing
+from complaints_shared.outbox import Outcome, Outgoing, Published
 from complaints_shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -66,27 +68,92 @@ async def ensure_streams(js: JetStreamContext, services: set[str]) -> None:
             await js.update_stream(config)
 
 
-async def publish_batch(js: JetStreamContext, events: Sequence[Outgoing]) -> list[bool]:
-    """Publish ``events`` without waiting for each ack in turn; say which the stream has.
+def message_headers(event: Outgoing) -> dict[str, str]:
+    """The headers an event travels with: its id (so the stream drops a republished copy)
+    and its stream (so a subject another stream took would be refused, not misfiled)."""
+    return {
+        "Nats-Msg-Id": event.event_id,
+        "Nats-Expected-Stream": event.stream,
+        "content-type": "application/json",
+    }
+
+
+def message_size(event: Outgoing) -> int:
+    """The bytes a server counts against its ``max_payload``: the header block and the body."""
+    headers = message_headers(event)
+    block = len(b"NATS/1.0\r\n\r\n") + sum(len(k) + len(v) + 4 for k, v in headers.items())
+    return block + len(event.body)
+
+
+# An answer that says nothing about the event itself: the bus is away, busy or slow.
+_UNAVAILABLE = (
+    TimeoutError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionDrainingError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.StaleConnectionError,
+    nats.errors.NoRespondersError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.js.errors.TooManyStalledMsgsError,
+)
+# An answer that will not change however often the same event is sent.
+_UNPUBLISHABLE = (
+    nats.errors.MaxPayloadError,
+    nats.errors.BadSubjectError,
+    nats.js.errors.BadRequestError,  # e.g. over the stream's maximum message size
+)
+
+
+def _result(error: BaseException | None) -> Published:
+    if error is None:
+        return Published(Outcome.SENT)
+    said = f"{type(error).__name__}: {error}".strip().rstrip(":")
+    if isinstance(error, _UNAVAILABLE):
+        return Published(Outcome.UNAVAILABLE, said)
+    if isinstance(error, _UNPUBLISHABLE):
+        return Published(Outcome.UNPUBLISHABLE, said)
+    return Published(Outcome.REFUSED, said)
+
+
+async def publish_batch(
+    js: JetStreamContext, events: Sequence[Outgoing], max_payload: int
+) -> list[Published]:
+    """Publish ``events`` without waiting for each ack in turn; say what became of each.
 
     The event id is the ``Nats-Msg-Id``, so a batch published again after a crash or
-    a timeout is deduplicated by the stream.
+    a timeout is deduplicated by the stream. An event over the server's
+    ``max_payload`` (headers included) is not sent at all: the server would drop the
+    connection for it.
     """
-    futures = [
-        await js.publish_async(
-            event.subject,
-            event.body,
-            stream=event.stream,
-            headers={"Nats-Msg-Id": event.event_id, "content-type": "application/json"},
-            wait_stall=PUBLISH_TIMEOUT_SECONDS,
-        )
-        for event in events
-    ]
+    pending: list[asyncio.Future[PubAck] | Published] = []
+    for event in events:
+        if (size := message_size(event)) > max_payload:
+            said = f"{size} bytes, over the server's max_payload of {max_payload}"
+            pending.append(Published(Outcome.UNPUBLISHABLE, said))
+            continue
+        try:
+            pending.append(
+                await js.publish_async(
+                    event.subject,
+                    event.body,
+                    headers=message_headers(event),
+                    wait_stall=PUBLISH_TIMEOUT_SECONDS,
+                )
+            )
+        except Exception as error:  # noqa: BLE001 - said in the result, for the relay to judge
+            pending.append(_result(error))
+    futures = [p for p in pending if isinstance(p, asyncio.Future)]
     if futures:
         await asyncio.wait(futures, timeout=PUBLISH_TIMEOUT_SECONDS)
-    acked = []
-    for future in futures:
-        if not future.done():
-            future.cancel()
-        acked.append(future.done() and not future.cancelled() and future.exception() is None)
-    return acked
+    results = []
+    for item in pending:
+        if isinstance(item, Published):
+            results.append(item)
+        elif not item.done():
+            item.cancel()
+            results.append(_result(TimeoutError("no acknowledgement in time")))
+        else:
+            results.append(_result(None if item.cancelled() else item.exception()))
+    return results
