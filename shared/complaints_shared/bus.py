@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 import nats.errors
 import nats.js.errors
@@ -18,7 +19,7 @@ from nats.js.api import PubAck, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from complaints_shared.contracts.subjects import STREAMS
+from complaints_shared.contracts.subjects import STREAMS, StreamSpec
 from complaints_shared.outbox import Outcome, Outgoing, Published
 from complaints_shared.settings import Settings
 
@@ -44,28 +45,60 @@ def make_broker(settings: Settings) -> NatsBroker:
     )
 
 
-async def ensure_streams(js: JetStreamContext, services: set[str]) -> None:
-    """Create missing streams; a host running a stream's owner also updates its config.
+def stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
+    """The configuration a stream is created with: its subjects, and the settings'
+    replicas and retention."""
+    return StreamConfig(
+        name=spec.name,
+        description=spec.description,
+        subjects=list(spec.subjects),
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        num_replicas=settings.stream_replicas,
+        max_age=settings.stream_max_age_days * 86_400,
+        max_bytes=settings.stream_max_bytes,
+    )
 
-    Every host owns the platform's dead-letter stream.
+
+# What an operator may have set differently, and is left as they set it.
+_KEPT = ("num_replicas", "max_age", "max_bytes", "storage", "duplicate_window")
+
+
+async def ensure_streams(js: JetStreamContext, services: set[str], settings: Settings) -> None:
+    """Create each missing stream as configured; add to an existing one only what it lacks.
+
+    A stream that exists is the operator's: its replicas, retention and limits stay as
+    they are, whatever this process's settings say (the differences are logged). Only
+    a host running the stream's owner adds subjects the owner publishes on that the
+    stream lacks. Every host owns the platform's dead-letter stream.
     """
     owners = services | {"platform"}
     for spec in STREAMS:
-        config = StreamConfig(
-            name=spec.name,
-            description=spec.description,
-            subjects=list(spec.subjects),
-            storage=StorageType.FILE,
-            duplicate_window=DUPLICATE_WINDOW_SECONDS,
-        )
+        wanted = stream_config(spec, settings)
         try:
-            await js.stream_info(spec.name)
+            current = (await js.stream_info(spec.name)).config
         except NotFoundError:
-            await js.add_stream(config)
-            log.info("stream created", stream=spec.name)
+            await js.add_stream(wanted)
+            log.info(
+                "stream created",
+                stream=spec.name,
+                **{name: getattr(wanted, name) for name in _KEPT},
+            )
             continue
-        if spec.owner in owners:
-            await js.update_stream(config)
+        if spec.owner not in owners:
+            continue
+        differs = {
+            name: {"kept": getattr(current, name), "configured": getattr(wanted, name)}
+            for name in _KEPT
+            if getattr(current, name) != getattr(wanted, name)
+        }
+        if differs:
+            log.info("stream kept as it is configured on the server", stream=spec.name, **differs)
+        subjects = list(current.subjects or [])
+        missing = [subject for subject in spec.subjects if subject not in subjects]
+        if missing:
+            await js.update_stream(replace(current, subjects=subjects + missing))
+            log.info("stream subjects added", stream=spec.name, subjects=missing)
 
 
 def message_headers(event: Outgoing) -> dict[str, str]:

@@ -107,6 +107,23 @@ class Settings(BaseSettings):
         description="Seconds to wait before redelivering after the 1st, 2nd... failure.",
     )
 
+    stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Copies JetStream keeps of each stream it creates (3 on a 3-server cluster).",
+    )
+    stream_max_age_days: float = Field(
+        default=0,
+        ge=0,
+        description="Days a stream it creates keeps a message; 0 keeps every message.",
+    )
+    stream_max_bytes: int = Field(
+        default=-1,
+        ge=-1,
+        description="Bytes a stream it creates may hold before dropping its oldest; -1: no limit.",
+    )
+
     max_event_bytes: int = Field(
         default=1_000_000,
         ge=1024,

@@ -61,7 +61,8 @@ class Host:
         await self.broker.connect()  # retries until NATS answers
         connection = self.broker.config.connection_state.connection
         stream = self.broker.config.connection_state.stream
-        await _retry("streams", lambda: ensure_streams(stream, {s.name for s in self.services}))
+        owners = {s.name for s in self.services}
+        await _retry("streams", lambda: ensure_streams(stream, owners, self.settings))
         await self.broker.start()
         for service in self.services:
             service.start(
