@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays
+from pydantic import TypeAdapter
 
 from complaints_shared.contracts.events import SkippedDay
+from complaints_shared.contracts.limits import Name
 
 if TYPE_CHECKING:
     from complaints_shared.settings import Settings
@@ -39,6 +41,7 @@ LAST_DAY = date(LAST_YEAR - 1, 12, 31)
 MAX_HORIZON = 2_600
 """The furthest "due within N working days" asked of a list (about ten years)."""
 assert _EPOCH.weekday() == 0
+_TITLE = TypeAdapter(Name)  # a holiday's name becomes the reason a deadline skipped its day
 
 
 @cache
@@ -167,7 +170,10 @@ def parse_bank_holidays(data: object, division: str = "england-and-wales") -> di
     """Holidays from a decoded GOV.UK ``bank-holidays.json`` document, for one division."""
     try:
         events = data[division]["events"]  # type: ignore[index]
-        return {date.fromisoformat(event["date"]): str(event["title"]) for event in events}
+        return {
+            date.fromisoformat(event["date"]): _TITLE.validate_python(event["title"])
+            for event in events
+        }
     except (KeyError, TypeError, ValueError) as error:
         raise ValueError(
             f"not a GOV.UK bank-holidays document with {division!r} events ({error})"

@@ -27,7 +27,8 @@ import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from enum import Enum
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import (
@@ -36,9 +37,11 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Row,
     String,
     Text,
     Uuid,
+    func,
     insert,
     or_,
     select,
@@ -62,8 +65,27 @@ class Outgoing(NamedTuple):
     stream: str
 
 
-PublishBatch = Callable[[Sequence[Outgoing]], Awaitable[list[bool]]]
-"""Publishes a batch at once; says, for each event in order, whether its stream has it."""
+class Outcome(Enum):
+    """What became of one event the relay tried to publish."""
+
+    SENT = "sent"
+    """Its stream has it."""
+    UNAVAILABLE = "unavailable"
+    """The bus is away or slow: try again, for as long as that lasts."""
+    REFUSED = "refused"
+    """The bus answered no: try again, and park the event if it keeps saying no."""
+    UNPUBLISHABLE = "unpublishable"
+    """It can never be published as it is (larger than the server takes): park it now."""
+
+
+class Published(NamedTuple):
+    outcome: Outcome
+    error: str = ""
+    """What the bus said, for the log and the parked row; never the event's content."""
+
+
+PublishBatch = Callable[[Sequence[Outgoing]], Awaitable[list[Published]]]
+"""Publishes a batch at once; says, for each event in order, what became of it."""
 
 STAGED = "complaints.outbox.staged"
 """Where a session keeps the events staged in its transaction until it commits."""
@@ -87,6 +109,9 @@ class Outbox:
             Column("staged_at", UtcDateTime, nullable=False),
             Column("claimed_until", UtcDateTime),
             Column("published_at", UtcDateTime),
+            Column("attempts", Integer, nullable=False, default=0),
+            Column("error", Text),
+            Column("parked_at", UtcDateTime),
             Index("ix_outbox_unpublished", "published_at", "seq"),
         )
         self.sequences = platform_table(
@@ -168,18 +193,65 @@ class Outbox:
         """Tell the relay there is something new, so it need not wait for its next poll."""
         self._wake.set()
 
-    async def publish_pending(self, db: Database, publish: PublishBatch, batch: int = 500) -> int:
-        """Publish up to ``batch`` staged events; return how many the stream acknowledged."""
+    async def publish_pending(
+        self, db: Database, publish: PublishBatch, batch: int = 500, max_attempts: int = 5
+    ) -> int:
+        """Publish up to ``batch`` staged events; return how many it settled (sent or parked).
+
+        An event the bus can never take is parked at once, and one it refuses
+        ``max_attempts`` times is parked then, so one bad row never holds up the rest.
+        Raises if any event is left to try again, so that the relay backs off.
+        """
+        rows = await self._claim(db, batch)
+        if not rows:
+            return 0
+        results = await publish(
+            [
+                Outgoing(str(row.event_id), row.subject, row.body.encode(), row.stream)
+                for row in rows
+            ]
+        )
+        sent, unavailable, said = [], [], set()
+        refused: dict[str, list[int]] = {}  # by error, so each error is one statement
+        parked: dict[str, list[Row[Any]]] = {}
+        for row, result in zip(rows, results, strict=True):
+            if result.outcome is Outcome.SENT:
+                sent.append(row.seq)
+                continue
+            if result.outcome is Outcome.UNAVAILABLE:
+                unavailable.append(row.seq)
+            elif result.outcome is Outcome.REFUSED and row.attempts + 1 < max_attempts:
+                refused.setdefault(result.error, []).append(row.seq)
+            else:
+                parked.setdefault(result.error, []).append(row)
+                continue
+            said.add(result.error)
+        await self._settle(db, sent, unavailable, refused, parked)
+        waiting = len(unavailable) + sum(map(len, refused.values()))
+        if waiting:
+            raise RuntimeError(
+                f"the bus did not take {waiting} of {len(rows)}: {'; '.join(sorted(said))}"
+            )
+        return len(sent) + sum(map(len, parked.values()))
+
+    async def _claim(self, db: Database, batch: int) -> list[Row[Any]]:
+        """The next unpublished rows, leased to this relay for :data:`CLAIM_SECONDS`."""
         table = self.table
         now = datetime.now(UTC)
         async with db.transaction() as session:
             rows = (
                 await session.execute(
                     select(
-                        table.c.seq, table.c.event_id, table.c.subject, table.c.body, table.c.stream
+                        table.c.seq,
+                        table.c.event_id,
+                        table.c.subject,
+                        table.c.body,
+                        table.c.stream,
+                        table.c.attempts,
                     )
                     .where(
                         table.c.published_at.is_(None),
+                        table.c.parked_at.is_(None),
                         or_(table.c.claimed_until.is_(None), table.c.claimed_until < now),
                     )
                     .order_by(table.c.seq)
@@ -187,43 +259,88 @@ class Outbox:
                     .with_for_update(skip_locked=True)
                 )
             ).all()
-            if not rows:
-                return 0
-            await session.execute(
-                update(table)
-                .where(table.c.seq.in_([row.seq for row in rows]))
-                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
-            )
-        acked = await publish(
-            [
-                Outgoing(str(row.event_id), row.subject, row.body.encode(), row.stream)
-                for row in rows
-            ]
-        )
-        sent = [row.seq for row, ok in zip(rows, acked, strict=True) if ok]
-        failed = [row.seq for row, ok in zip(rows, acked, strict=True) if not ok]
+            if rows:
+                await session.execute(
+                    update(table)
+                    .where(table.c.seq.in_([row.seq for row in rows]))
+                    .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+                )
+        return list(rows)
+
+    async def _settle(
+        self,
+        db: Database,
+        sent: list[int],
+        unavailable: list[int],
+        refused: dict[str, list[int]],
+        parked: dict[str, list[Row[Any]]],
+    ) -> None:
+        """Record what became of a claimed batch, and free what is to be tried again.
+
+        Freed rows go to the next round rather than waiting out the lease. A refusal
+        counts toward parking; an outage does not (it says nothing about the event).
+        """
+        table = self.table
+        now = datetime.now(UTC)
         async with db.transaction() as session:
             if sent:
                 await session.execute(
                     update(table)
                     .where(table.c.seq.in_(sent))
-                    .values(published_at=datetime.now(UTC), claimed_until=None)
+                    .values(published_at=now, claimed_until=None)
                 )
-            if failed:  # free them for the next round rather than waiting out the lease
+            if unavailable:
                 await session.execute(
-                    update(table).where(table.c.seq.in_(failed)).values(claimed_until=None)
+                    update(table).where(table.c.seq.in_(unavailable)).values(claimed_until=None)
                 )
-        if failed:
-            raise RuntimeError(f"the stream did not acknowledge {len(failed)} of {len(rows)}")
-        return len(sent)
+            for error, seqs in refused.items():
+                await session.execute(
+                    update(table)
+                    .where(table.c.seq.in_(seqs))
+                    .values(claimed_until=None, attempts=table.c.attempts + 1, error=error)
+                )
+            for error, rows in parked.items():
+                await session.execute(
+                    update(table)
+                    .where(table.c.seq.in_([row.seq for row in rows]))
+                    .values(
+                        claimed_until=None,
+                        attempts=table.c.attempts + 1,
+                        error=error,
+                        parked_at=now,
+                    )
+                )
+        for error, rows in parked.items():
+            for row in rows:
+                log.error(
+                    "outbox event parked: the bus will not take it; later events go on, and "
+                    "readiness reports it until an operator deals with it",
+                    event_id=str(row.event_id),
+                    stream=row.stream,
+                    subject=row.subject,
+                    attempts=row.attempts + 1,
+                    error=error,
+                )
 
-    async def relay(self, db: Database, publish: PublishBatch, poll_seconds: float = 1.0) -> None:
+    async def parked(self, session: AsyncSession) -> int:
+        """How many events were parked because the bus would not take them."""
+        table = self.table
+        query = select(func.count()).select_from(table).where(table.c.parked_at.is_not(None))
+        return (await session.execute(query)).scalar_one()
+
+    async def relay(
+        self,
+        db: Database,
+        publish: PublishBatch,
+        poll_seconds: float = 1.0,
+        max_attempts: int = 5,
+    ) -> None:
         """Publish staged events until cancelled, surviving bus and database outages."""
         failures = 0
         while True:
             self._wake.clear()
             try:
-                sent = await self.publish_pending(db, publish)
+                sent = await self.publish_pending(db, publish, max_attempts=max_attempts)
                 failures = 0
             except asyncio.CancelledError:
                 raise

@@ -24,8 +24,9 @@ from complaints_shared.consumer import Handler, StreamConsumer
 from complaints_shared.contracts.envelope import Envelope, EventPayload
 from complaints_shared.contracts.subjects import stream_for
 from complaints_shared.db import Database
+from complaints_shared.event_size import check_size
 from complaints_shared.inbox import Inbox
-from complaints_shared.outbox import Outbox, Outgoing
+from complaints_shared.outbox import Outbox, Outgoing, Published
 from complaints_shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -50,6 +51,7 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._js: JetStreamContext | None = None
         self._ping: Callable[[], Awaitable[bool]] | None = None
+        self._max_payload: Callable[[], int] | None = None
 
     def on(self, model: type[EventPayload]) -> Callable[[Handler], Handler]:
         """Register ``handler(envelope, payload, session)`` for events of ``model``.
@@ -90,7 +92,12 @@ class Service:
         return tuple(m for consumer in self.consumers.values() for m in consumer.models)
 
     async def publish(self, session: AsyncSession, *envelopes: Envelope) -> None:
-        """Stage ``envelopes`` in this service's outbox, inside ``session``'s transaction."""
+        """Stage ``envelopes`` in this service's outbox, inside ``session``'s transaction.
+
+        Raises :class:`~complaints_shared.event_size.EventTooLarge` for one the bus
+        would not carry, so the transaction records nothing (the API answers 422).
+        """
+        limit = self.max_event_bytes()
         for envelope in envelopes:
             if (envelope.type, envelope.schema_version) not in self._declared:
                 msg = (
@@ -98,7 +105,14 @@ class Service:
                     "but does not declare it: add it to service.publishes(...)"
                 )
                 raise ValueError(msg)
+            check_size(envelope, limit)
         self.outbox.stage(session, *envelopes)
+
+    def max_event_bytes(self) -> int:
+        """The largest event this service may stage: as configured, or less if the server
+        it is connected to takes less."""
+        configured = self.settings.max_event_bytes
+        return min(configured, self._max_payload()) if self._max_payload else configured
 
     def on_startup(self, step: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         """Run ``step`` once the tables exist, before traffic (retried until it succeeds)."""
@@ -116,19 +130,26 @@ class Service:
         for step in self._startup:
             await step()
 
-    def start(self, js: JetStreamContext, ping: Callable[[], Awaitable[bool]]) -> None:
+    def start(
+        self,
+        js: JetStreamContext,
+        ping: Callable[[], Awaitable[bool]],
+        max_payload: Callable[[], int],
+    ) -> None:
         """Start consuming, relaying this service's outbox, and its background tasks.
 
-        ``ping`` says whether the bus connection is up (for readiness).
+        ``ping`` says whether the bus connection is up (for readiness); ``max_payload``
+        the most bytes the server takes in one message, as it last said.
         """
-        self._js, self._ping = js, ping
+        self._js, self._ping, self._max_payload = js, ping, max_payload
 
-        async def publish(events: Sequence[Outgoing]) -> list[bool]:
-            return await publish_batch(js, events)
+        async def publish(events: Sequence[Outgoing]) -> list[Published]:
+            return await publish_batch(js, events, max_payload())
 
         self._tasks = [
             asyncio.create_task(
-                self.outbox.relay(self.db, publish), name=f"{self.name}-outbox-relay"
+                self.outbox.relay(self.db, publish, max_attempts=self.settings.max_deliver),
+                name=f"{self.name}-outbox-relay",
             ),
             *(
                 asyncio.create_task(consumer.run(js), name=f"{consumer.name}-consumer")
@@ -161,14 +182,21 @@ class Service:
         await self.db.dispose()
 
     async def readiness(self) -> dict[str, Any]:
-        """What this service depends on, and whether each is there."""
+        """What this service depends on, and whether each is there.
+
+        An event parked in the outbox (the bus would not take it) makes the service
+        not ready until an operator deals with it; events held for earlier ones are
+        only a figure.
+        """
         checks = {
             "database": await self.db.ping(),
             "bus": self._ping is not None and await self._ping(),
             "background_tasks": bool(self._tasks) and not any(t.done() for t in self._tasks),
         }
         report: dict[str, Any] = {"ready": all(checks.values()), **checks}
-        if self._tasks and checks["database"]:  # started, tables exist: a figure, not a condition
+        if self._tasks and checks["database"]:  # started, so the tables exist
             async with self.db.read() as session:
                 report["events_held"] = await self.inbox.waiting(session)
+                report["outbox_parked"] = await self.outbox.parked(session)
+            report["ready"] = report["ready"] and report["outbox_parked"] == 0
         return report

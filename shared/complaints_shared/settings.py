@@ -95,11 +95,46 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|console)$")
 
-    max_deliver: int = Field(default=5, ge=2, description="Deliveries before a message is parked.")
+    max_deliver: int = Field(
+        default=5,
+        ge=2,
+        description="Deliveries before a message is parked; also how often the bus may refuse "
+        "an outbox event before it is parked.",
+    )
     retry_backoff: tuple[float, ...] = Field(
         default=(1.0, 5.0, 30.0, 120.0),
         min_length=1,
         description="Seconds to wait before redelivering after the 1st, 2nd... failure.",
+    )
+
+    stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Copies JetStream keeps of each stream it creates (3 on a 3-server cluster).",
+    )
+    stream_max_age_days: float = Field(
+        default=0,
+        ge=0,
+        description="Days a stream it creates keeps a message; 0 keeps every message.",
+    )
+    stream_max_bytes: int = Field(
+        default=-1,
+        ge=-1,
+        description="Bytes a stream it creates may hold before dropping its oldest; -1: no limit.",
+    )
+
+    max_event_bytes: int = Field(
+        default=1_000_000,
+        ge=1024,
+        description="The largest event (body and headers) a service may stage; a request that "
+        "would make a larger one is refused with a 422. Keep it within NATS's max_payload "
+        "(1 MiB by default); a server that announces less lowers it.",
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="The largest HTTP request body accepted; a larger one gets a 413.",
     )
 
     def database_url_for(self, service: str) -> str:

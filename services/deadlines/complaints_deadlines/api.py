@@ -23,6 +23,7 @@ from complaints_shared.calendar import (
     today_in_england,
 )
 from complaints_shared.contracts.events import SkippedDay
+from complaints_shared.contracts.limits import Name
 from complaints_shared.contracts.vocabulary import DeadlineKind
 from complaints_shared.service import Service
 
@@ -101,7 +102,7 @@ CalendarDate = Annotated[
 class Closure(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Name = Field(min_length=1)
 
 
 def register_api(service: Service, scheduler: Scheduler) -> None:

@@ -33,18 +33,11 @@ from complaints_shared.calendar import MAX_HORIZON, WorkingDayCalendar, today_in
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import ComplimentReceived
 from complaints_shared.contracts.vocabulary import DeadlineKind
+from complaints_shared.http_errors import field_error
 from complaints_shared.procedures import Procedure, procedure
 from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
-
-
-def field_error(field: str, message: str) -> HTTPException:
-    """A 422 shaped like FastAPI's own validation errors, naming the field."""
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail=[{"loc": ["body", *field.split(".")], "msg": message, "type": "value_error"}],
-    )
 
 
 def _check_directorate(service: Service, directorate: str) -> None:

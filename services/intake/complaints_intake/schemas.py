@@ -20,6 +20,19 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from complaints_shared.calendar import FIRST_DAY, today_in_england
 from complaints_shared.contracts.events import Complainant, Remedy
+from complaints_shared.contracts.limits import (
+    MAX_ITEMS,
+    MAX_POINTS,
+    NO_NUL,
+    Code,
+    Detail,
+    Label,
+    Name,
+    Narrative,
+    Notes,
+    Reason,
+    Slug,
+)
 from complaints_shared.contracts.vocabulary import (
     CaseKind,
     Channel,
@@ -62,17 +75,17 @@ class Strict(BaseModel):
 class ServiceUser(Strict):
     """Who the complaint is about; equalities data is optional and used only for monitoring."""
 
-    name: str | None = Field(default=None, max_length=200)
-    gender: str | None = Field(default=None, max_length=40)
-    ethnicity: str | None = Field(default=None, max_length=80)
-    disability: str | None = Field(default=None, max_length=40)
-    age_band: str | None = Field(default=None, max_length=20)
+    name: Name | None = None
+    gender: str | None = Field(default=None, max_length=40, pattern=NO_NUL)
+    ethnicity: str | None = Field(default=None, max_length=80, pattern=NO_NUL)
+    disability: str | None = Field(default=None, max_length=40, pattern=NO_NUL)
+    age_band: str | None = Field(default=None, max_length=20, pattern=NO_NUL)
 
 
 class NewComplaint(Strict):
     """A complaint or representation as the complaints team logs it."""
 
-    directorate: str = Field(examples=["adults"])
+    directorate: Slug = Field(examples=["adults"])
     kind: CaseKind = CaseKind.COMPLAINT
     received_on: Received
     channel: Channel
@@ -82,12 +95,12 @@ class NewComplaint(Strict):
     consent: Consent = Consent.NOT_NEEDED
     anonymous: bool = False
     service_user: ServiceUser | None = None
-    service_area: str | None = Field(default=None, max_length=120)
-    team: str | None = Field(default=None, max_length=120)
-    provider: str | None = Field(default=None, max_length=200)
-    primary_subject: str | None = Field(default=None, max_length=120)
-    other_subjects: list[str] = Field(default_factory=list, max_length=20)
-    summary: str = Field(min_length=1, max_length=20_000)
+    service_area: Label | None = None
+    team: Label | None = None
+    provider: Name | None = None
+    primary_subject: Label | None = None
+    other_subjects: list[Label] = Field(default_factory=list, max_length=MAX_ITEMS)
+    summary: Narrative = Field(min_length=1)
     advocacy_offered: bool = False
     advocacy_taken_up: bool = False
     joint_with_nhs: bool = False
@@ -126,23 +139,23 @@ class Triage(Strict):
     reason: IneligibleReason | None = Field(
         default=None, description="Required when the decision is 'ineligible'."
     )
-    redirected_to: str | None = Field(default=None, max_length=200)
-    notes: str = Field(default="", max_length=5_000)
+    redirected_to: Name | None = None
+    notes: Notes = ""
 
 
 class Allocation(Strict):
-    officer: str = Field(min_length=1, max_length=200)
-    team: str | None = Field(default=None, max_length=120)
+    officer: Name = Field(min_length=1)
+    team: Label | None = None
     allocated_on: date
 
 
 class NewPoint(Strict):
-    summary: str = Field(min_length=1, max_length=2_000)
-    desired_outcome: str = Field(default="", max_length=2_000)
+    summary: Reason = Field(min_length=1)
+    desired_outcome: Reason = ""
 
 
 class AgreedPoints(Strict):
-    points: list[NewPoint] = Field(min_length=1, max_length=50)
+    points: list[NewPoint] = Field(min_length=1, max_length=MAX_POINTS)
     agreed_on: date
 
 
@@ -160,7 +173,7 @@ class Extension(Strict):
         description="For a month-based limit (the adults' six-month relevant period): the "
         "new total in months, agreed with the complainant.",
     )
-    reason: str = Field(min_length=1, max_length=2_000)
+    reason: Reason = Field(min_length=1)
     agreed_on: date
 
     @model_validator(mode="after")
@@ -192,8 +205,8 @@ class Resolution(Strict):
 
 
 class NewLearningAction(Strict):
-    description: str = Field(min_length=1, max_length=2_000)
-    owner: str = Field(min_length=1, max_length=200)
+    description: Reason = Field(min_length=1)
+    owner: Name = Field(min_length=1)
     due_on: date
 
 
@@ -207,9 +220,9 @@ class NewResponse(Strict):
 
     outcome: Outcome
     responded_on: date
-    findings: list[Finding] = Field(default_factory=list, max_length=50)
-    remedies: list[Remedy] = Field(default_factory=list, max_length=20)
-    learning_actions: list[NewLearningAction] = Field(default_factory=list, max_length=50)
+    findings: list[Finding] = Field(default_factory=list, max_length=MAX_POINTS)
+    remedies: list[Remedy] = Field(default_factory=list, max_length=MAX_ITEMS)
+    learning_actions: list[NewLearningAction] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class Escalation(Strict):
@@ -226,61 +239,61 @@ class PanelReport(Strict):
 
 class Withdrawal(Strict):
     withdrawn_on: date
-    reason: str = Field(default="", max_length=2_000)
+    reason: Reason = ""
 
 
 class Closure(Strict):
     closed_on: date
-    reason: str = Field(default="", max_length=2_000)
+    reason: Reason = ""
 
 
 class Reopening(Strict):
     reopened_on: date
-    reason: str = Field(min_length=1, max_length=2_000)
+    reason: Reason = Field(min_length=1)
 
 
 class OmbudsmanReferral(Strict):
     referred_on: date
-    ombudsman_reference: str | None = Field(default=None, max_length=40)
+    ombudsman_reference: Code | None = None
 
 
 class OmbudsmanOutcome(Strict):
     decided_on: date
     decision: OmbudsmanDecision
-    remedies: list[Remedy] = Field(default_factory=list, max_length=20)
+    remedies: list[Remedy] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class Feedback(Strict):
     recorded_on: date
     satisfied: bool | None = None
-    comments: str = Field(default="", max_length=5_000)
+    comments: Notes = ""
 
 
 class ComplainantCorrection(Strict):
     """Contact details to change; a field left out is kept, a null clears it."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = Field(default=None, min_length=1)
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, max_length=40)
-    address: str | None = Field(default=None, max_length=500)
+    phone: Code | None = None
+    address: Detail | None = None
     preferred_contact: Literal["email", "telephone", "letter", "in_person"] | None = None
-    accessibility_needs: str | None = Field(default=None, max_length=500)
+    accessibility_needs: Detail | None = None
 
 
 class Correction(Strict):
     """Details of the case to correct, or learnt after it was logged; only those given change."""
 
     corrected_on: date
-    reason: str = Field(min_length=1, max_length=2_000)
+    reason: Reason = Field(min_length=1)
     complainant: ComplainantCorrection | None = None
     anonymous: bool | None = None
     relationship: Relationship | None = None
     consent: Consent | None = None
-    service_area: str | None = Field(default=None, max_length=120)
-    team: str | None = Field(default=None, max_length=120)
-    provider: str | None = Field(default=None, max_length=200)
-    primary_subject: str | None = Field(default=None, max_length=120)
-    other_subjects: list[str] | None = Field(default=None, max_length=20)
+    service_area: Label | None = None
+    team: Label | None = None
+    provider: Name | None = None
+    primary_subject: Label | None = None
+    other_subjects: list[Label] | None = Field(default=None, max_length=MAX_ITEMS)
     matter_arose_on: date | None = None
     advocacy_offered: bool | None = None
     advocacy_taken_up: bool | None = None
@@ -297,22 +310,22 @@ class Appointment(Strict):
     """Who investigates or reviews at this stage; recording again corrects it."""
 
     appointed_on: date
-    investigating_officer: str | None = Field(default=None, min_length=1, max_length=200)
-    independent_person: str | None = Field(default=None, min_length=1, max_length=200)
-    panellists: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+    investigating_officer: Name | None = Field(default=None, min_length=1)
+    independent_person: Name | None = Field(default=None, min_length=1)
+    panellists: list[Annotated[Name, Field(min_length=1)]] = Field(
         default_factory=list, max_length=3, description="The review panel's three members."
     )
-    reason: str = Field(default="", max_length=2_000)
+    reason: Reason = ""
 
 
 class NewCompliment(Strict):
-    directorate: str
+    directorate: Slug
     received_on: Received
     channel: Channel
-    service_area: str = Field(min_length=1, max_length=120)
-    team: str | None = Field(default=None, max_length=120)
-    provider: str | None = Field(default=None, max_length=200)
-    summary: str = Field(min_length=1, max_length=20_000)
+    service_area: Label = Field(min_length=1)
+    team: Label | None = None
+    provider: Name | None = None
+    summary: Narrative = Field(min_length=1)
 
 
 class ComplimentView(BaseModel):

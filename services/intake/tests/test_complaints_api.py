@@ -150,3 +150,60 @@ async def test_listing_filters_by_directorate_and_status(settings: Settings) -> 
         assert await listed(officer="Pat Lee") == ["CORP-2026-00001"]
         assert await listed(stage=1) == ["ASC-2026-00001", "CORP-2026-00001"]
         assert await listed(stage=2) == []
+
+
+async def test_what_is_too_large_is_refused_before_anything_is_recorded(
+    settings: Settings,
+) -> None:
+    # An operator's NATS takes smaller messages than the default, so a response with
+    # remedies that each fit their bounds can still make an event too large to publish.
+    settings = settings.model_copy(update={"max_event_bytes": 8_000, "max_request_bytes": 200_000})
+    async with running(settings, create(settings)) as suite:
+        case = await log(suite)
+        await accept(suite, case)
+        path = f"/api/v1/complaints/{case['id']}/response"
+        response = {"outcome": "upheld", "responded_on": "2026-04-20"}
+
+        unbounded = await suite.http.post(
+            path, json={**response, "remedies": [{"kind": "apology", "description": "x" * 100_000}]}
+        )
+        assert unbounded.status_code == 422
+        [error] = unbounded.json()["detail"]
+        assert (error["loc"], error["type"]) == (
+            ["body", "remedies", 0, "description"],
+            "string_too_long",
+        )
+
+        remedies = [{"kind": "apology", "description": "y" * 2_000}] * 5
+        too_large = await suite.http.post(path, json={**response, "remedies": remedies})
+        assert too_large.status_code == 422, too_large.text
+        [error] = too_large.json()["detail"]
+        assert (error["loc"], error["type"]) == (["body", "remedies"], "too_large")
+        assert "case.responded" in error["msg"] and "8,000" in error["msg"]
+
+        huge_body = await suite.http.post(
+            path, content=b" " * 250_000, headers={"content-type": "application/json"}
+        )
+        assert huge_body.status_code == 413
+        assert "200,000 bytes" in huge_body.json()["detail"]
+
+        async def streamed():  # no Content-Length: refused once it passes the limit
+            for _ in range(5):
+                yield b" " * 50_000
+
+        huge_stream = await suite.http.post(
+            path, content=streamed(), headers={"content-type": "application/json"}
+        )
+        assert huge_stream.status_code == 413
+        assert huge_stream.json() == huge_body.json()
+
+        unchanged = (await suite.http.get(f"/api/v1/complaints/{case['id']}")).json()
+        assert unchanged["status"] == "open" and unchanged["responses"] == []
+        history = (await suite.http.get(f"/api/v1/complaints/{case['id']}/history")).json()
+        assert "response" not in [entry["action"] for entry in history]
+
+        fits = await suite.http.post(path, json={**response, "remedies": remedies[:1]})
+        assert fits.status_code == 200, fits.text
+        subject = f"complaints.{settings.organisation}.adults.case.responded.v1"
+        [event] = await eventually(lambda: suite.events(subject))
+        assert len(event.parse(CaseResponded).remedies) == 1

@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from complaints_shared.contracts.limits import SLUG_CHARS
+
 
 class EventPayload(BaseModel):
     """Base of every payload model.
@@ -40,11 +42,11 @@ class Envelope(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: uuid.UUID
-    type: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$")
+    type: str = Field(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=SLUG_CHARS)
     schema_version: int = Field(ge=1)
     occurred_at: AwareDatetime
-    organisation: str = Field(pattern=r"^[a-z0-9_-]+$")
-    directorate: str = Field(pattern=r"^[a-z0-9_-]+$")
+    organisation: str = Field(pattern=r"^[a-z0-9_-]+$", max_length=SLUG_CHARS)
+    directorate: str = Field(pattern=r"^[a-z0-9_-]+$", max_length=SLUG_CHARS)
     case_id: uuid.UUID | None = None
     correlation_id: uuid.UUID
     causation_id: uuid.UUID | None = None

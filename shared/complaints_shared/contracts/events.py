@@ -16,6 +16,20 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from complaints_shared.contracts.envelope import EventPayload
+from complaints_shared.contracts.limits import (
+    MAX_DAYS_SKIPPED,
+    MAX_ITEMS,
+    MAX_POINTS,
+    Code,
+    Detail,
+    Label,
+    Name,
+    Narrative,
+    Notes,
+    Reason,
+    Reference,
+    Slug,
+)
 from complaints_shared.contracts.vocabulary import (
     CaseKind,
     Channel,
@@ -44,12 +58,12 @@ class Complainant(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = Field(default=None, min_length=1)
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, max_length=40)
-    address: str | None = Field(default=None, max_length=500)
+    phone: Code | None = None
+    address: Detail | None = None
     preferred_contact: Literal["email", "telephone", "letter", "in_person"] | None = None
-    accessibility_needs: str | None = Field(default=None, max_length=500)
+    accessibility_needs: Detail | None = None
 
 
 class CaseReceived(EventPayload):
@@ -58,22 +72,22 @@ class CaseReceived(EventPayload):
     event_type: ClassVar[str] = "case.received"
     schema_version: ClassVar[int] = 1
 
-    reference: str
-    procedure: str
+    reference: Reference
+    procedure: Slug
     received_on: date
     channel: Channel
     complainant: Complainant
-    summary: str
+    summary: Narrative
     kind: CaseKind = CaseKind.COMPLAINT
     point_of_receipt: PointOfReceipt | None = None
     relationship: Relationship | None = None
     consent: Consent = Consent.NOT_NEEDED
     anonymous: bool = False
-    service_area: str | None = None
-    team: str | None = None
-    provider: str | None = None
-    primary_subject: str | None = None
-    other_subjects: tuple[str, ...] = ()
+    service_area: Label | None = None
+    team: Label | None = None
+    provider: Name | None = None
+    primary_subject: Label | None = None
+    other_subjects: tuple[Label, ...] = Field(default=(), max_length=MAX_ITEMS)
     advocacy_offered: bool = False
     advocacy_taken_up: bool = False
     joint_with_nhs: bool = False
@@ -96,8 +110,8 @@ class LearningActionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: uuid.UUID
-    description: str = Field(min_length=1)
-    owner: str = Field(min_length=1)
+    description: Reason = Field(min_length=1)
+    owner: Name = Field(min_length=1)
     due_on: date
 
 
@@ -107,8 +121,8 @@ class Remedy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: RemedyKind
-    description: str = ""
-    amount: Decimal | None = Field(default=None, ge=0, decimal_places=2)
+    description: Reason = ""
+    amount: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
 
 
 class PointFinding(BaseModel):
@@ -128,10 +142,10 @@ class CaseResponded(EventPayload):
 
     responded_on: date
     outcome: Outcome
-    learning_actions: tuple[LearningActionSpec, ...] = ()
+    learning_actions: tuple[LearningActionSpec, ...] = Field(default=(), max_length=MAX_ITEMS)
     stage: int = 1
-    findings: tuple[PointFinding, ...] = ()
-    remedies: tuple[Remedy, ...] = ()
+    findings: tuple[PointFinding, ...] = Field(default=(), max_length=MAX_POINTS)
+    remedies: tuple[Remedy, ...] = Field(default=(), max_length=MAX_ITEMS)
 
 
 class SkippedDay(BaseModel):
@@ -140,7 +154,7 @@ class SkippedDay(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     day: date
-    reason: str
+    reason: Name
 
 
 class DeadlineScheduled(EventPayload):
@@ -154,11 +168,11 @@ class DeadlineScheduled(EventPayload):
     start_on: date
     due_on: date
     working_days: int
-    rule: str
-    skipped: tuple[SkippedDay, ...] = ()
+    rule: Reason
+    skipped: tuple[SkippedDay, ...] = Field(default=(), max_length=MAX_DAYS_SKIPPED)
     stage: int = 1
     calendar_months: int = 0
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Reason, ...] = Field(default=(), max_length=MAX_ITEMS)
 
 
 class DeadlineMet(EventPayload):
@@ -190,7 +204,7 @@ class DeadlineRescheduled(EventPayload):
     stage: int
     old_due_on: date
     new_due_on: date
-    reason: str
+    reason: Reason
     breached: bool | None = Field(
         default=None,
         description="Whether the deadline stands breached on its new date (judged again).",
@@ -220,7 +234,7 @@ class DeadlinePaused(EventPayload):
     kind: DeadlineKind
     stage: int
     paused_on: date
-    reason: str
+    reason: Reason
 
 
 class DeadlineReminder(EventPayload):
@@ -258,7 +272,7 @@ class DeadlineMissed(EventPayload):
     kind: DeadlineKind
     stage: int
     due_on: date
-    reason: str
+    reason: Reason
 
 
 class DeadlineCancelled(EventPayload):
@@ -271,7 +285,7 @@ class DeadlineCancelled(EventPayload):
     kind: DeadlineKind
     stage: int
     cancelled_on: date
-    reason: str
+    reason: Reason
 
 
 class CalendarChanged(EventPayload):
@@ -282,10 +296,10 @@ class CalendarChanged(EventPayload):
 
     day: date
     change: Literal["added", "removed"]
-    reason: str
-    source: str
+    reason: Name
+    source: Code
     deadlines_moved: int
-    actor: str | None = Field(default=None, max_length=200, description="Who changed it.")
+    actor: Name | None = Field(default=None, description="Who changed it.")
 
 
 class LetterIssued(EventPayload):
@@ -312,16 +326,16 @@ class CaseTriaged(EventPayload):
     decision: TriageDecision
     decided_on: date
     reason: IneligibleReason | None = None
-    redirected_to: str | None = None
-    notes: str = ""
+    redirected_to: Name | None = None
+    notes: Notes = ""
 
 
 class CaseAllocated(EventPayload):
     event_type: ClassVar[str] = "case.allocated"
     schema_version: ClassVar[int] = 1
 
-    officer: str
-    team: str | None = None
+    officer: Name
+    team: Label | None = None
     allocated_on: date
 
 
@@ -329,8 +343,8 @@ class AgreedPoint(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: uuid.UUID
-    summary: str = Field(min_length=1)
-    desired_outcome: str = ""
+    summary: Reason = Field(min_length=1)
+    desired_outcome: Reason = ""
 
 
 class PointsAgreed(EventPayload):
@@ -339,7 +353,7 @@ class PointsAgreed(EventPayload):
     event_type: ClassVar[str] = "case.points_agreed"
     schema_version: ClassVar[int] = 1
 
-    points: tuple[AgreedPoint, ...]
+    points: tuple[AgreedPoint, ...] = Field(max_length=MAX_POINTS)
     agreed_on: date
     stage: int | None = Field(
         default=None, description="The stage they were agreed at; they replace only its points."
@@ -359,7 +373,7 @@ class CaseExtended(EventPayload):
     stage: int
     step: DeadlineKind
     working_days: int
-    reason: str
+    reason: Reason
     agreed_on: date
     calendar_months: int | None = Field(
         default=None, description="The new total for a month-based limit, agreed."
@@ -431,7 +445,7 @@ class CaseWithdrawn(EventPayload):
     schema_version: ClassVar[int] = 1
 
     withdrawn_on: date
-    reason: str = ""
+    reason: Reason = ""
 
 
 class CaseClosed(EventPayload):
@@ -439,7 +453,7 @@ class CaseClosed(EventPayload):
     schema_version: ClassVar[int] = 1
 
     closed_on: date
-    reason: str = ""
+    reason: Reason = ""
 
 
 class CaseReopened(EventPayload):
@@ -447,7 +461,7 @@ class CaseReopened(EventPayload):
     schema_version: ClassVar[int] = 1
 
     reopened_on: date
-    reason: str
+    reason: Reason
 
 
 class OmbudsmanReferred(EventPayload):
@@ -455,7 +469,7 @@ class OmbudsmanReferred(EventPayload):
     schema_version: ClassVar[int] = 1
 
     referred_on: date
-    ombudsman_reference: str | None = None
+    ombudsman_reference: Code | None = None
 
 
 class OmbudsmanDecided(EventPayload):
@@ -464,7 +478,7 @@ class OmbudsmanDecided(EventPayload):
 
     decided_on: date
     decision: OmbudsmanDecision
-    remedies: tuple[Remedy, ...] = ()
+    remedies: tuple[Remedy, ...] = Field(default=(), max_length=MAX_ITEMS)
 
 
 class FeedbackRecorded(EventPayload):
@@ -475,7 +489,7 @@ class FeedbackRecorded(EventPayload):
 
     recorded_on: date
     satisfied: bool | None = None
-    comments: str = ""
+    comments: Notes = ""
 
 
 class CaseCorrected(EventPayload):
@@ -489,17 +503,17 @@ class CaseCorrected(EventPayload):
     schema_version: ClassVar[int] = 1
 
     corrected_on: date
-    reason: str = Field(min_length=1, max_length=2_000)
-    fields: tuple[str, ...] = Field(min_length=1, max_length=20)
+    reason: Reason = Field(min_length=1)
+    fields: tuple[Slug, ...] = Field(min_length=1, max_length=MAX_ITEMS)
     complainant: Complainant | None = None
     anonymous: bool | None = None
     relationship: Relationship | None = None
     consent: Consent | None = None
-    service_area: str | None = Field(default=None, max_length=120)
-    team: str | None = Field(default=None, max_length=120)
-    provider: str | None = Field(default=None, max_length=200)
-    primary_subject: str | None = Field(default=None, max_length=120)
-    other_subjects: tuple[str, ...] | None = Field(default=None, max_length=20)
+    service_area: Label | None = None
+    team: Label | None = None
+    provider: Name | None = None
+    primary_subject: Label | None = None
+    other_subjects: tuple[Label, ...] | None = Field(default=None, max_length=MAX_ITEMS)
     matter_arose_on: date | None = None
     advocacy_offered: bool | None = None
     advocacy_taken_up: bool | None = None
@@ -517,7 +531,7 @@ class HistoryImported(EventPayload):
     schema_version: ClassVar[int] = 1
 
     imported_on: date
-    status: str = Field(max_length=20, description="The case's state when its history ends.")
+    status: Slug = Field(description="The case's state when its history ends.")
     stage: int
 
 
@@ -529,10 +543,10 @@ class PeopleAppointed(EventPayload):
 
     stage: int
     appointed_on: date
-    investigating_officer: str | None = Field(default=None, max_length=200)
-    independent_person: str | None = Field(default=None, max_length=200)
-    panellists: tuple[str, ...] = Field(default=(), max_length=3)
-    reason: str = Field(default="", max_length=2_000)
+    investigating_officer: Name | None = None
+    independent_person: Name | None = None
+    panellists: tuple[Name, ...] = Field(default=(), max_length=3)
+    reason: Reason = ""
 
 
 class ComplimentReceived(EventPayload):
@@ -544,10 +558,10 @@ class ComplimentReceived(EventPayload):
     compliment_id: uuid.UUID
     received_on: date
     channel: Channel
-    service_area: str
-    team: str | None = None
-    provider: str | None = None
-    summary: str
+    service_area: Label
+    team: Label | None = None
+    provider: Name | None = None
+    summary: Narrative
 
 
 PAYLOADS: tuple[type[EventPayload], ...] = (

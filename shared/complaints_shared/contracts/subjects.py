@@ -3,8 +3,9 @@
 Subjects are ``complaints.<organisation>.<directorate>.<aggregate>.<fact>.v<version>``
 so a directorate's deployment can consume only its own traffic and NATS permissions
 can be scoped per organisation and directorate. Each aggregate has one stream, owned
-(created and configured) by the service that produces it; every service may create
-a missing stream from the same definition so start-up order does not matter.
+by the service that produces it (which adds subjects the stream lacks); every service
+may create a missing stream from the same definition so start-up order does not
+matter, and none changes how an operator configured one that exists.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from complaints_shared.contracts.envelope import EventPayload
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """A JetStream stream and the service responsible for its configuration."""
+    """A JetStream stream and the service that publishes on it."""
 
     name: str
     subjects: tuple[str, ...]

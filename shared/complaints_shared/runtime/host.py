@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from complaints_shared.bus import ensure_streams, make_broker
+from complaints_shared.http_errors import install_error_handlers
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 
@@ -38,6 +39,7 @@ class Host:
             version="0.1.0",
             lifespan=self._lifespan,
         )
+        install_error_handlers(self.app, settings.max_request_bytes)
         for service in services:
             self.app.include_router(service.http)
         self.app.add_api_route("/health/live", self.live, methods=["GET"], tags=["health"])
@@ -57,11 +59,15 @@ class Host:
         for service in self.services:
             await _retry(f"{service.name} database", service.prepare)
         await self.broker.connect()  # retries until NATS answers
+        connection = self.broker.config.connection_state.connection
         stream = self.broker.config.connection_state.stream
-        await _retry("streams", lambda: ensure_streams(stream, {s.name for s in self.services}))
+        owners = {s.name for s in self.services}
+        await _retry("streams", lambda: ensure_streams(stream, owners, self.settings))
         await self.broker.start()
         for service in self.services:
-            service.start(stream, lambda: self.broker.ping(timeout=0.2))
+            service.start(
+                stream, lambda: self.broker.ping(timeout=0.2), lambda: connection.max_payload
+            )
         self.started.set()
         log.info("services started", services=[s.name for s in self.services])
 

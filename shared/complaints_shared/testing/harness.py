@@ -81,7 +81,7 @@ class Running:
         """Whether the hosted services have handled everything the bus has for them.
 
         Every consumer has nothing pending or awaiting acknowledgement and every
-        outbox is published. Events held until earlier ones arrive may remain (see
+        outbox is published (or parked, which the bus would not take). Events held until earlier ones arrive may remain (see
         :meth:`held`). The organisation's message count on each stream is read before
         and after, so a relay publishing while the consumers are being asked cannot
         make this answer early.
@@ -95,7 +95,9 @@ class Running:
             outbox = service.outbox.table
             async with service.db.read() as session:
                 unsent = await session.scalar(
-                    select(outbox.c.seq).where(outbox.c.published_at.is_(None)).limit(1)
+                    select(outbox.c.seq)
+                    .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
+                    .limit(1)
                 )
             if unsent is not None:
                 return False

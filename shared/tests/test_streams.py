@@ -1,0 +1,59 @@
+"""Streams: created as configured when missing, left as the operator set them when not.
+
+On a NATS server of the test's own, since the test changes streams' configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy import MetaData
+
+from complaints_shared.contracts.subjects import CASES, DEADLINES, LETTERS, STREAMS
+from complaints_shared.runtime.natsserver import NatsServer
+from complaints_shared.service import Service
+from complaints_shared.settings import Settings
+from complaints_shared.testing.harness import running
+
+DAY = 86_400.0
+
+
+async def test_streams_are_created_as_configured_and_then_kept_as_the_operator_set_them(
+    own_nats_server: NatsServer, tmp_path: Path
+) -> None:
+    settings = Settings(
+        nats_url=own_nats_server.url,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/{{service}}.db",
+        data_dir=tmp_path,
+        stream_max_age_days=30,
+        stream_max_bytes=2**30,
+    )
+
+    def owners() -> list[Service]:  # what intake and deadlines own, without their code
+        return [Service(name, MetaData(), settings) for name in ("intake", "deadlines")]
+
+    async with running(settings, *owners()) as suite:
+        for spec in STREAMS:
+            config = (await suite.js.stream_info(spec.name)).config
+            assert (config.max_age, config.max_bytes, config.num_replicas) == (30 * DAY, 2**30, 1)
+            assert config.subjects == list(spec.subjects)
+
+        # The operator keeps cases longer and caps them, trims the deadlines stream's
+        # subjects, and deletes the letters stream.
+        cases = (await suite.js.stream_info(CASES.name)).config
+        await suite.js.update_stream(replace(cases, max_age=400 * DAY, max_msgs=100_000))
+        deadlines = (await suite.js.stream_info(DEADLINES.name)).config
+        await suite.js.update_stream(
+            replace(deadlines, subjects=[DEADLINES.subjects[0]], max_msgs_per_subject=50)
+        )
+        await suite.js.delete_stream(LETTERS.name)
+
+    async with running(settings, *owners()) as suite:  # the services start again
+        cases = (await suite.js.stream_info(CASES.name)).config
+        assert (cases.max_age, cases.max_msgs, cases.max_bytes) == (400 * DAY, 100_000, 2**30)
+        deadlines = (await suite.js.stream_info(DEADLINES.name)).config
+        assert deadlines.subjects == list(DEADLINES.subjects)  # its owner needs both
+        assert (deadlines.max_msgs_per_subject, deadlines.max_age) == (50, 30 * DAY)
+        letters = (await suite.js.stream_info(LETTERS.name)).config
+        assert (letters.max_age, letters.max_bytes) == (30 * DAY, 2**30)
