@@ -60,6 +60,7 @@ async def test_a_step_logged_late_but_dated_in_time_is_not_breached(settings: Se
 
         response = await eventually(met)
         assert (response["met_on"], response["breached"]) == (due, False)
+        await eventually(suite.quiet)  # its event published too
         events = await suite.events(f"complaints.{settings.organisation}.*.deadline.met.v1")
         on_time = [e.payload["on_time"] for e in events if str(e.case_id) == case.id]
         assert on_time == [True]
@@ -78,6 +79,7 @@ async def test_a_due_date_moved_later_takes_back_a_breach(settings: Settings) ->
 
         response = await eventually(cleared)
         assert date.fromisoformat(response["due"]) > TODAY and response["status"] == "open"
+        await eventually(suite.quiet)  # its event published too
         events = await suite.events(f"complaints.{settings.organisation}.*.deadline.rescheduled.v1")
         assert [e.payload["breached"] for e in events if str(e.case_id) == case.id] == [False]
 
