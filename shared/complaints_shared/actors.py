@@ -8,6 +8,14 @@ from typing import Annotated
 
 from fastapi import Header
 
+from complaints_shared.contracts.limits import NAME_CHARS, NO_NUL
+
 Actor = Annotated[
-    str, Header(alias="X-Actor", max_length=200, description="Who is acting (for the audit trail)")
+    str,
+    Header(
+        alias="X-Actor",
+        max_length=NAME_CHARS,
+        pattern=NO_NUL,
+        description="Who is acting (for the audit trail)",
+    ),
 ]

@@ -18,6 +18,11 @@ short lease (``claimed_until``) in one transaction, publishes the whole batch wi
 asynchronous JetStream publishes, and marks the acknowledged rows sent in one
 statement. A replica that dies mid-batch leaves its claim to expire, and another
 publishes the rows again; the duplicate window absorbs the repeat.
+
+One event never stops the relay: the bus says what became of each (:class:`Outcome`),
+and an event it can never take, or keeps refusing, is parked in its row with the
+error (``parked_at``, ``error``) while the rows after it go on. Readiness reports
+parked rows until an operator deals with them.
 """
 
 from __future__ import annotations

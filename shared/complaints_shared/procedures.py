@@ -19,6 +19,8 @@ from complaints_shared.contracts.vocabulary import DeadlineKind
 PROCEDURES_GROUP = "complaints.procedures"
 
 STAGE_START = "stage_start"
+MAX_STAGES = 9
+"""The most stages a procedure may have (the statutory ones have two or three)."""
 
 
 class Step(BaseModel):
@@ -70,7 +72,7 @@ class Procedure(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9_-]+$")
     title: str
-    stages: tuple[Stage, ...] = Field(min_length=1)
+    stages: tuple[Stage, ...] = Field(min_length=1, max_length=MAX_STAGES)
 
     @model_validator(mode="after")
     def _stages_numbered(self) -> Procedure:

@@ -28,6 +28,7 @@ from complaints_shared.event_size import check_size
 from complaints_shared.inbox import Inbox
 from complaints_shared.outbox import Outbox, Outgoing, Published
 from complaints_shared.settings import Settings
+from complaints_shared.strict_input import StrictRoute
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +43,7 @@ class Service:
         self.inbox = Inbox(metadata, name)
         self.db = Database(settings.database_url_for(name), metadata, schema=name)
         self.db.before_commit.append(self.outbox.write)
-        self.http = APIRouter()
+        self.http = APIRouter(route_class=StrictRoute)
         self.consumers: dict[str, StreamConsumer] = {}
         self.published_events: tuple[type[EventPayload], ...] = ()
         self._declared: set[tuple[str, int]] = set()

@@ -25,6 +25,7 @@ from complaints_shared.calendar import (
 from complaints_shared.contracts.events import SkippedDay
 from complaints_shared.contracts.limits import Name
 from complaints_shared.contracts.vocabulary import DeadlineKind
+from complaints_shared.http_errors import field_error, problem
 from complaints_shared.service import Service
 
 
@@ -170,9 +171,7 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
     ) -> list[dict[str, Any]]:
         """Weekdays that are not working days between two dates, and why."""
         if end < start or (end - start).days > 3660:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, "give from <= to, at most 10 years"
-            )
+            raise field_error("to", "give from <= to, at most 10 years", where="query")
         async with service.db.transaction() as session:
             extra = {row.day: row for row in await session.scalars(select(CalendarDay))}
         days = [
@@ -199,7 +198,11 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
         service.outbox.wake()
         return {"day": day, "added": moved is not None, "deadlines_moved": moved or 0}
 
-    @router.delete("/api/v1/calendar/closures/{day}", tags=["calendar"])
+    @router.delete(
+        "/api/v1/calendar/closures/{day}",
+        tags=["calendar"],
+        responses={404: problem("The day is not a closure day")},
+    )
     async def remove_closure(day: CalendarDate, actor: Actor = "unknown") -> dict[str, Any]:
         """Reopen on ``day``: open deadlines spanning it move earlier (closures only)."""
         async with service.db.transaction() as session:
@@ -218,7 +221,7 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
         try:
             announced = parse_bank_holidays(bank_holidays)
         except ValueError as error:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+            raise field_error("england-and-wales", str(error)) from None
         known = england_and_wales_bank_holidays()
         added, moved = [], 0
         async with service.db.transaction() as session:

@@ -301,7 +301,8 @@ async def test_announced_holidays_load_from_govuk_format(settings: Settings) -> 
         )
         bad = await suite.http.post("/api/v1/calendar/announced", json={"scotland": {}})
         assert bad.status_code == 422
-        assert "england-and-wales" in bad.json()["detail"]
+        [error] = bad.json()["detail"]  # the documented 422: a list naming what is wrong
+        assert error["loc"] == ["body", "england-and-wales"] and "GOV.UK" in error["msg"]
 
 
 async def test_calendar_changes_name_who_made_them_and_keep_their_sources_apart(

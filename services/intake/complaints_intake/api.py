@@ -33,11 +33,13 @@ from complaints_shared.calendar import MAX_HORIZON, WorkingDayCalendar, today_in
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import ComplimentReceived
 from complaints_shared.contracts.vocabulary import DeadlineKind
-from complaints_shared.http_errors import field_error
-from complaints_shared.procedures import Procedure, procedure
+from complaints_shared.http_errors import field_error, problem
+from complaints_shared.procedures import MAX_STAGES, Procedure, procedure
 from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
+
+NOT_FOUND = {404: problem("No such complaint")}
 
 
 def _check_directorate(service: Service, directorate: str) -> None:
@@ -75,6 +77,13 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         status_code=status.HTTP_201_CREATED,
         response_model=ComplaintView,
         tags=["complaints"],
+        responses={
+            200: {
+                "model": ComplaintView,
+                "description": "An earlier request with this Idempotency-Key logged it",
+            },
+            409: problem("This Idempotency-Key was used for a different complaint"),
+        },
     )
     async def log_complaint(
         complaint: NewComplaint,
@@ -122,7 +131,7 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
     async def list_complaints(
         directorate: str | None = None,
         status: str | None = None,
-        stage: int | None = None,
+        stage: Annotated[int | None, Query(ge=1, le=MAX_STAGES)] = None,
         officer: str | None = None,
         due_within_days: Annotated[
             int | None,
@@ -155,7 +164,12 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         async with service.db.transaction() as session:
             return list(await session.scalars(query))
 
-    @router.get("/api/v1/complaints/{case_id}", response_model=ComplaintView, tags=["complaints"])
+    @router.get(
+        "/api/v1/complaints/{case_id}",
+        response_model=ComplaintView,
+        tags=["complaints"],
+        responses=NOT_FOUND,
+    )
     async def get_complaint(case_id: uuid.UUID) -> Case:
         async with service.db.transaction() as session:
             return await _case(session, case_id)
@@ -164,6 +178,7 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         "/api/v1/complaints/{case_id}/history",
         response_model=list[HistoryView],
         tags=["complaints"],
+        responses=NOT_FOUND,
     )
     async def history(case_id: uuid.UUID) -> list[HistoryEntry]:
         """The audit trail: every change to the case, by whom and when, oldest first."""
@@ -176,7 +191,9 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
             )
             return list(await session.scalars(query))
 
-    @router.get("/api/v1/subjects", tags=["complaints"])
+    @router.get(
+        "/api/v1/subjects", tags=["complaints"], responses={404: problem("No such directorate")}
+    )
     async def subjects(directorate: str) -> list[str]:
         """The subjects a directorate's complaints are classified by (configurable)."""
         if directorate not in service.settings.directorates:
@@ -259,8 +276,5 @@ def _add_action_route(
         response_model=ComplaintView,
         summary=action.summary,
         tags=["complaints"],
-        responses={
-            404: {"description": "No such complaint"},
-            409: {"description": "The action does not fit the complaint's state"},
-        },
+        responses={**NOT_FOUND, 409: problem("The action does not fit the complaint's state")},
     )

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from complaints_letters.models import Letter
 from complaints_shared.contracts.vocabulary import LetterKind
+from complaints_shared.http_errors import problem
 from complaints_shared.service import Service
 
 
@@ -39,7 +40,7 @@ def register_api(service: Service) -> None:
     @router.get(
         "/api/v1/letters/{letter_id}",
         response_model=LetterView,
-        responses={200: {"content": {"text/html": {}}}},
+        responses={200: {"content": {"text/html": {}}}, 404: problem("No such letter")},
         tags=["letters"],
     )
     async def get_letter(

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from complaints_shared.bus import ensure_streams, make_broker
-from complaints_shared.http_errors import install_error_handlers
+from complaints_shared.http_errors import BODY_TOO_LARGE, install_error_handlers
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 
@@ -38,12 +38,19 @@ class Host:
             title=f"Complaints ({', '.join(s.name for s in services)})",
             version="0.1.0",
             lifespan=self._lifespan,
+            responses=BODY_TOO_LARGE,
         )
         install_error_handlers(self.app, settings.max_request_bytes)
         for service in services:
             self.app.include_router(service.http)
         self.app.add_api_route("/health/live", self.live, methods=["GET"], tags=["health"])
-        self.app.add_api_route("/health/ready", self.ready, methods=["GET"], tags=["health"])
+        self.app.add_api_route(
+            "/health/ready",
+            self.ready,
+            methods=["GET"],
+            tags=["health"],
+            responses={503: {"description": "Not ready: the report says what is missing"}},
+        )
 
     async def live(self) -> dict[str, str]:
         """The process is up (restart it if this fails)."""

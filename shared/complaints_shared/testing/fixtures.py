@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -91,14 +92,24 @@ def postgres_admin_url() -> Iterator[str]:
         yield url
 
 
+@contextlib.contextmanager
+def throwaway_postgres_database(admin_url: str) -> Iterator[str]:
+    """A fresh, empty database on ``admin_url``'s server (SQLAlchemy asyncpg URL), dropped
+    afterwards; for fixtures of any scope."""
+    name = f"complaints_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(drivername="postgresql+asyncpg", database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
 def postgres_database(postgres_admin_url: str) -> Iterator[str]:
     """A fresh, empty database (SQLAlchemy asyncpg URL), dropped after the test."""
-    name = f"complaints_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(postgres_admin_url, f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres_admin_url).set(drivername="postgresql+asyncpg", database=name)
-    yield url.render_as_string(hide_password=False)
-    asyncio.run(_admin(postgres_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_postgres_database(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
