@@ -179,8 +179,9 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
     async def history_imported(
         envelope: Envelope, history: HistoryImported, session: AsyncSession
     ) -> None:
-        live = history.status not in ("closed", "withdrawn")
-        await scheduler.settle_imported(session, envelope, history.imported_on, live)
+        await scheduler.settle_imported(
+            session, envelope, history.imported_on, case_live=not history.ended
+        )
 
     @service.on(CaseReopened)
     async def reopened(envelope: Envelope, reopening: CaseReopened, session: AsyncSession) -> None:

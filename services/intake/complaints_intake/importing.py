@@ -207,7 +207,10 @@ async def _replay(
                     occurred_at=_noon(_step_date(command)),
                 )
             ended = HistoryImported(
-                imported_on=today_in_england(), status=case.status, stage=case.stage
+                imported_on=today_in_england(),
+                status=case.status,
+                stage=case.stage,
+                ended=case.status in lifecycle.ENDED,
             )
             await record(service, session, case, "history-imported", ended, ACTOR)
     except _LineError as error:

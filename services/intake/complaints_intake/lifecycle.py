@@ -493,6 +493,8 @@ def appoint(case: Case, command: schemas.Appointment, context: Context) -> Event
 
 _LIVE = frozenset({RECEIVED, OPEN, PAUSED})
 _DONE = frozenset({RESPONDED, CLOSED})
+ENDED = frozenset({CLOSED, WITHDRAWN})
+"""States in which nothing more is owed to the complainant unless the case is reopened."""
 
 ACTIONS: dict[str, Action] = {
     action.name: action

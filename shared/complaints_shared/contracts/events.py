@@ -533,6 +533,9 @@ class HistoryImported(EventPayload):
     imported_on: date
     status: Slug = Field(description="The case's state when its history ends.")
     stage: int
+    ended: bool = Field(
+        description="Whether the case had ended (closed or withdrawn) when its history ends."
+    )
 
 
 class PeopleAppointed(EventPayload):
