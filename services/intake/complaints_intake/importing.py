@@ -131,9 +131,6 @@ async def import_lines(
                 where = ".".join(str(part) for part in error["loc"]) or "(line)"
                 report.error(number, where, error["msg"])
             continue
-        if line.complaint.directorate not in service.settings.directorates:
-            report.error(number, "complaint.directorate", "unknown directorate")
-            continue
         valid.append((number, line))
     for start in range(0, len(valid), CHUNK):
         async with service.db.transaction() as session:

@@ -94,6 +94,32 @@ async def test_a_mixed_file_imports_the_good_lines_and_names_each_bad_one(
         assert again.imported == [] and again.skipped == ["OLD-1", "OLD-1"]
 
 
+async def test_the_import_refuses_what_the_api_refuses(settings: Settings) -> None:
+    """The same complaint is refused for the same reason, in the same words, by HTTP or
+    by import: the import used to check the directorate by a rule of its own."""
+    service = create(settings)
+    refusals = [
+        ("received_on", {"received_on": "2999-01-01"}),  # in the future
+        ("received_on", {"received_on": "1989-06-01"}),  # before the calendar's range
+        ("directorate", {"directorate": "parks"}),
+        ("primary_subject", {"primary_subject": "Parking"}),  # not an adults' subject
+    ]
+    async with running(settings, service) as suite:
+        for field, change in refusals:
+            complaint = json.loads(line("OLD-1", [], **change))["complaint"]
+            answer = await suite.http.post("/api/v1/complaints", json=complaint)
+            assert answer.status_code == 422, answer.text
+            [refused] = answer.json()["detail"]
+            assert refused["loc"] == ["body", field]
+
+            report = await import_lines(service, [line("OLD-1", [ACCEPT], **change)])
+            assert report.imported == []
+            assert report.errors == [
+                {"line": 1, "field": f"complaint.{field}", "reason": refused["msg"]}
+            ]
+        assert (await suite.http.get("/api/v1/complaints")).json() == []
+
+
 async def test_the_example_file_imports_cleanly(settings: Settings) -> None:
     service = create(settings)
     async with running(settings, service) as suite:
