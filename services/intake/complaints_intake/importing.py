@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake import lifecycle
+from complaints_intake.import_differences import differences
 from complaints_intake.models import Case
 from complaints_intake.recording import log_case, record
 from complaints_intake.schemas import NewComplaint
@@ -141,18 +142,13 @@ async def import_lines(
     return report
 
 
-COMPARED = ("directorate", "received_on", "channel", "summary", "service_area", "provider")
-"""What a repeated line must agree on with the case already imported under its reference."""
-
-
 async def _replay(
     service: Service, session: AsyncSession, number: int, line: ImportLine, report: Report
 ) -> None:
     """Replay one history in a savepoint of the chunk's transaction, or report why not."""
     stored = await session.scalar(select(Case).where(Case.reference == line.reference))
     if stored is not None:
-        differs = [f for f in COMPARED if getattr(stored, f) != getattr(line.complaint, f)]
-        if differs:
+        if differs := await differences(session, stored, line.complaint, line.steps):
             report.error(
                 number,
                 "reference",
