@@ -19,11 +19,11 @@ from calendar import monthrange
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import holidays
-from pydantic import TypeAdapter
+from pydantic import AfterValidator, TypeAdapter
 
 from complaints_shared.contracts.events import SkippedDay
 from complaints_shared.contracts.limits import Name
@@ -39,9 +39,33 @@ FIRST_DAY = _EPOCH
 """The earliest day the working-day calendar counts from: an earlier receipt has no clock."""
 LAST_DAY = date(LAST_YEAR - 1, 12, 31)
 MAX_HORIZON = 2_600
-"""The furthest "due within N working days" asked of a list (about ten years)."""
+"""The furthest "due within N working days" asked of a list (about ten years): today + N
+stays inside the range from any day until September 2089."""
 assert _EPOCH.weekday() == 0
 _TITLE = TypeAdapter(Name)  # a holiday's name becomes the reason a deadline skipped its day
+OUT_OF_RANGE = (
+    f"is outside the calendar's range ({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})"
+)
+
+
+class OutsideCalendar(ValueError):
+    """A date the working-day calendar does not cover."""
+
+
+def check_in_range(day: date) -> date:
+    """``day``, or :class:`OutsideCalendar` if the calendar cannot count on it.
+
+    The one test of the range, for the arithmetic below and for every date a council
+    adds to its calendar (closures in configuration, announced holidays), so a day
+    no deadline can be counted across is refused where it comes in.
+    """
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise OutsideCalendar(f"{day.isoformat()} {OUT_OF_RANGE}")
+    return day
+
+
+DayInRange = Annotated[date, AfterValidator(check_in_range)]
+"""A date the calendar covers, for models and settings."""
 
 
 @cache
@@ -68,11 +92,6 @@ class WorkingDayCalendar:
         self._names = {day: name for day, name in named.items() if day.weekday() < 5}
         self._closed = sorted(self._names)
 
-    def _check(self, day: date) -> None:
-        if not FIRST_YEAR <= day.year <= LAST_YEAR - 1:
-            msg = f"{day} is outside the calendar's range ({FIRST_YEAR} to {LAST_YEAR - 1})"
-            raise ValueError(msg)
-
     def _working_before(self, day: date) -> int:
         """How many working days fall in [_EPOCH, day)."""
         return _weekdays_before(day) - bisect_left(self._closed, day)
@@ -98,7 +117,7 @@ class WorkingDayCalendar:
         """
         if working_days < 0:
             raise ValueError(f"working_days must not be negative, got {working_days}")
-        self._check(start)
+        check_in_range(start)
         if working_days == 0:
             return start
         target = self._working_before(start + timedelta(days=1)) + working_days - 1
@@ -113,14 +132,14 @@ class WorkingDayCalendar:
                 closed_before += 1  # the answer itself is closed: the next weekday
             else:
                 closed_before = now_before
-        self._check(answer)
+        check_in_range(answer)
         return answer
 
     def subtract(self, day: date, working_days: int) -> date:
         """The ``working_days``-th working day strictly before ``day`` (``day`` if 0)."""
         if working_days < 0:
             raise ValueError(f"working_days must not be negative, got {working_days}")
-        self._check(day)
+        check_in_range(day)
         if working_days == 0:
             return day
         target = self._working_before(day) - working_days  # working days before the answer
@@ -136,20 +155,20 @@ class WorkingDayCalendar:
                 high = middle - timedelta(days=1)
         while not self.is_working_day(low):
             low -= timedelta(days=1)
-        self._check(low)
+        check_in_range(low)
         return low
 
     def between(self, start: date, end: date) -> int:
         """Working days after ``start`` up to and including ``end`` (negative if end < start)."""
-        self._check(start)
-        self._check(end)
+        check_in_range(start)
+        check_in_range(end)
         one = timedelta(days=1)
         return self._working_before(end + one) - self._working_before(start + one)
 
     def skipped_between(self, start: date, end: date) -> list[SkippedDay]:
         """The bank holidays and closures (not weekends) after ``start`` up to ``end``."""
-        self._check(start)
-        self._check(end)
+        check_in_range(start)
+        check_in_range(end)
         begin = bisect_left(self._closed, start + timedelta(days=1))
         stop = bisect_left(self._closed, end + timedelta(days=1))
         return [SkippedDay(day=day, reason=self._names[day]) for day in self._closed[begin:stop]]
@@ -167,10 +186,14 @@ def add_months(start: date, months: int) -> date:
 
 
 def parse_bank_holidays(data: object, division: str = "england-and-wales") -> dict[date, str]:
-    """Holidays from a decoded GOV.UK ``bank-holidays.json`` document, for one division."""
+    """Holidays from a decoded GOV.UK ``bank-holidays.json`` document, for one division.
+
+    A day outside the calendar's range is refused (:class:`OutsideCalendar`) rather than
+    kept as a holiday no deadline can be counted across.
+    """
     try:
         events = data[division]["events"]  # type: ignore[index]
-        return {
+        days = {
             date.fromisoformat(event["date"]): _TITLE.validate_python(event["title"])
             for event in events
         }
@@ -178,6 +201,9 @@ def parse_bank_holidays(data: object, division: str = "england-and-wales") -> di
         raise ValueError(
             f"not a GOV.UK bank-holidays document with {division!r} events ({error})"
         ) from None
+    for day in days:
+        check_in_range(day)
+    return days
 
 
 def organisation_calendar(

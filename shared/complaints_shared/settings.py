@@ -7,12 +7,12 @@ Nested values are JSON, e.g. ``COMPLAINTS_DIRECTORATES='{"adults": {...}}'``.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from complaints_shared.calendar import DayInRange
 from complaints_shared.procedures import Procedure, configured_procedures
 from complaints_shared.taxonomy import DEFAULT_SUBJECTS
 
@@ -64,9 +64,10 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Timescale overrides, e.g. {"adults": {"1.response": 25}}.',
     )
-    closures: dict[str, dict[date, str]] = Field(
+    closures: dict[str, dict[DayInRange, str]] = Field(
         default_factory=dict,
-        description="Closure days by organisation: {org: {date: reason}}.",
+        description="Closure days by organisation: {org: {date: reason}}, within the "
+        "working-day calendar's range.",
     )
     bank_holidays_file: Path | None = Field(
         default=None, description="Announced holidays in GOV.UK's bank-holidays.json format."

@@ -350,3 +350,35 @@ def test_today_in_england_uses_london_time_not_utc(monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(calendar_module, "datetime", FrozenDatetime)
     assert today_in_england() == d("2026-07-01")
+
+
+def test_one_range_bounds_the_arithmetic_and_what_enters_the_calendar(cal: WorkingDayCalendar):
+    assert (calendar_module.FIRST_DAY, calendar_module.LAST_DAY) == (
+        d("1990-01-01"),
+        d("2099-12-31"),
+    )
+    assert calendar_module.check_in_range(d("2099-12-31")) == d("2099-12-31")
+    for outside in (d("1989-12-31"), d("2100-01-01"), d("1970-01-01")):
+        with pytest.raises(calendar_module.OutsideCalendar, match="1990-01-01 to 2099-12-31"):
+            calendar_module.check_in_range(outside)
+    with pytest.raises(calendar_module.OutsideCalendar, match="1989-06-01"):
+        cal.add(d("1989-06-01"), 3)
+
+
+def test_the_furthest_list_horizon_stays_inside_the_range(cal: WorkingDayCalendar):
+    """A "due within N working days" list is bounded so that today + N can be counted."""
+    furthest = cal.add(today_in_england(), calendar_module.MAX_HORIZON)
+    assert furthest <= calendar_module.LAST_DAY
+    assert cal.subtract(calendar_module.LAST_DAY, calendar_module.MAX_HORIZON) == d("2089-09-20")
+
+
+def test_announced_holidays_outside_the_range_are_refused():
+    def govuk(*days: str) -> dict:
+        events = [{"title": f"Holiday {day}", "date": day} for day in days]
+        return {"england-and-wales": {"events": events}}
+
+    assert calendar_module.parse_bank_holidays(govuk("2026-04-20")) == {
+        d("2026-04-20"): "Holiday 2026-04-20"
+    }
+    with pytest.raises(calendar_module.OutsideCalendar, match="1970-01-01"):
+        calendar_module.parse_bank_holidays(govuk("2026-04-20", "1970-01-01"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 import pydantic
@@ -216,6 +217,9 @@ def test_valid_organisation_slugs(organisation: str):
         ("COMPLAINTS_LOG_FORMAT", "xml"),
         ("COMPLAINTS_MAX_DELIVER", "1"),
         ("COMPLAINTS_RETRY_BACKOFF", "[]"),
+        # A closure day the working-day calendar does not cover (1990 to 2099).
+        ("COMPLAINTS_CLOSURES", '{"demo": {"1970-01-01": "Epoch"}}'),
+        ("COMPLAINTS_CLOSURES", '{"demo": {"2100-01-04": "Too late"}}'),
     ],
 )
 def test_other_invalid_values_are_rejected(
@@ -224,4 +228,16 @@ def test_other_invalid_values_are_rejected(
     monkeypatch.setenv(variable, value)
     field = variable.removeprefix("COMPLAINTS_").lower()
     with pytest.raises(pydantic.ValidationError, match=field):
+        Settings()
+
+
+def test_closures_inside_the_calendar_are_kept(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("COMPLAINTS_CLOSURES", '{"demo": {"2026-04-27": "Office move"}}')
+    assert Settings().closures == {"demo": {date(2026, 4, 27): "Office move"}}
+
+
+def test_a_closure_outside_the_calendar_says_why(monkeypatch: pytest.MonkeyPatch):
+    """Before, 1 Jan 1970 loaded; deadlines then stored and announced it at start-up."""
+    monkeypatch.setenv("COMPLAINTS_CLOSURES", '{"demo": {"1970-01-01": "Epoch"}}')
+    with pytest.raises(pydantic.ValidationError, match="1990-01-01 to 2099-12-31"):
         Settings()

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake import lifecycle
 from complaints_intake.models import Case, CaseDeadline, Compliment, HistoryEntry, IdempotencyKey
-from complaints_intake.recording import log_case, record
+from complaints_intake.recording import check_directorate, log_case, record
 from complaints_intake.schemas import (
     ComplaintView,
     ComplimentView,
@@ -40,12 +40,6 @@ from complaints_shared.service import Service
 log = structlog.get_logger(__name__)
 
 NOT_FOUND = {404: problem("No such complaint")}
-
-
-def _check_directorate(service: Service, directorate: str) -> None:
-    if directorate not in service.settings.directorates:
-        known = ", ".join(sorted(service.settings.directorates))
-        raise field_error("directorate", f"unknown directorate; expected one of: {known}")
 
 
 async def _case(session: AsyncSession, case_id: uuid.UUID, lock: bool = False) -> Case:
@@ -98,7 +92,6 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         ] = None,
     ) -> Case | JSONResponse:
         """Log a complaint: it gets a reference, and its procedure's clock starts."""
-        _check_directorate(service, complaint.directorate)
         request_hash = hashlib.sha256(complaint.model_dump_json().encode()).hexdigest()
         if idempotency_key is not None and (
             earlier := await _earlier_creation(idempotency_key, request_hash)
@@ -212,7 +205,10 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
     )
     async def log_compliment(compliment: NewCompliment) -> Compliment:
         """Log a compliment about a service, team or provider."""
-        _check_directorate(service, compliment.directorate)
+        try:
+            check_directorate(service.settings, compliment.directorate)
+        except lifecycle.InvalidField as invalid:
+            raise field_error(invalid.field, str(invalid)) from None
         async with service.db.transaction() as session:
             row = Compliment(
                 id=uuid.uuid4(),

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake import lifecycle
+from complaints_intake.import_differences import differences
 from complaints_intake.models import Case
 from complaints_intake.recording import log_case, record
 from complaints_intake.schemas import NewComplaint
@@ -131,9 +132,6 @@ async def import_lines(
                 where = ".".join(str(part) for part in error["loc"]) or "(line)"
                 report.error(number, where, error["msg"])
             continue
-        if line.complaint.directorate not in service.settings.directorates:
-            report.error(number, "complaint.directorate", "unknown directorate")
-            continue
         valid.append((number, line))
     for start in range(0, len(valid), CHUNK):
         async with service.db.transaction() as session:
@@ -144,18 +142,13 @@ async def import_lines(
     return report
 
 
-COMPARED = ("directorate", "received_on", "channel", "summary", "service_area", "provider")
-"""What a repeated line must agree on with the case already imported under its reference."""
-
-
 async def _replay(
     service: Service, session: AsyncSession, number: int, line: ImportLine, report: Report
 ) -> None:
     """Replay one history in a savepoint of the chunk's transaction, or report why not."""
     stored = await session.scalar(select(Case).where(Case.reference == line.reference))
     if stored is not None:
-        differs = [f for f in COMPARED if getattr(stored, f) != getattr(line.complaint, f)]
-        if differs:
+        if differs := await differences(session, stored, line.complaint, line.steps):
             report.error(
                 number,
                 "reference",

@@ -7,13 +7,28 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from complaints_intake.lifecycle import check_subjects
+from complaints_intake.lifecycle import InvalidField, check_subjects
 from complaints_intake.models import Case, Equalities, HistoryEntry
 from complaints_intake.references import next_reference, reserve
 from complaints_intake.schemas import NewComplaint
 from complaints_shared.contracts.envelope import EventPayload, new_event
 from complaints_shared.contracts.events import CaseReceived
 from complaints_shared.service import Service
+from complaints_shared.settings import DirectorateConfig, Settings
+
+
+def check_directorate(settings: Settings, slug: str) -> DirectorateConfig:
+    """The configured directorate ``slug``, or :class:`InvalidField` naming the known ones.
+
+    One rule for every way a case or compliment comes in (the API, the import).
+    """
+    try:
+        return settings.directorate(slug)
+    except KeyError:
+        known = ", ".join(sorted(settings.directorates))
+        raise InvalidField(
+            "directorate", f"unknown directorate; expected one of: {known}"
+        ) from None
 
 
 async def record(
@@ -61,9 +76,11 @@ async def log_case(
 ) -> Case:
     """Create the case (and its equalities record) and announce it as received.
 
-    Raises :class:`InvalidField` for a subject outside the directorate's taxonomy.
+    Raises :class:`InvalidField` for a directorate this council does not have or a
+    subject outside the directorate's taxonomy, whether the complaint came over HTTP
+    or by import (the schema has already checked its shape and dates).
     """
-    directorate = service.settings.directorate(complaint.directorate)
+    directorate = check_directorate(service.settings, complaint.directorate)
     check_subjects(
         service.settings.subjects.get(complaint.directorate, ()),
         complaint.primary_subject,

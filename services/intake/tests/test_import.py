@@ -94,6 +94,32 @@ async def test_a_mixed_file_imports_the_good_lines_and_names_each_bad_one(
         assert again.imported == [] and again.skipped == ["OLD-1", "OLD-1"]
 
 
+async def test_the_import_refuses_what_the_api_refuses(settings: Settings) -> None:
+    """The same complaint is refused for the same reason, in the same words, by HTTP or
+    by import: the import used to check the directorate by a rule of its own."""
+    service = create(settings)
+    refusals = [
+        ("received_on", {"received_on": "2999-01-01"}),  # in the future
+        ("received_on", {"received_on": "1989-06-01"}),  # before the calendar's range
+        ("directorate", {"directorate": "parks"}),
+        ("primary_subject", {"primary_subject": "Parking"}),  # not an adults' subject
+    ]
+    async with running(settings, service) as suite:
+        for field, change in refusals:
+            complaint = json.loads(line("OLD-1", [], **change))["complaint"]
+            answer = await suite.http.post("/api/v1/complaints", json=complaint)
+            assert answer.status_code == 422, answer.text
+            [refused] = answer.json()["detail"]
+            assert refused["loc"] == ["body", field]
+
+            report = await import_lines(service, [line("OLD-1", [ACCEPT], **change)])
+            assert report.imported == []
+            assert report.errors == [
+                {"line": 1, "field": f"complaint.{field}", "reason": refused["msg"]}
+            ]
+        assert (await suite.http.get("/api/v1/complaints")).json() == []
+
+
 async def test_the_example_file_imports_cleanly(settings: Settings) -> None:
     service = create(settings)
     async with running(settings, service) as suite:
@@ -199,8 +225,8 @@ async def test_a_repeated_reference_that_differs_is_reported(settings: Settings)
             {
                 "line": 1,
                 "field": "reference",
-                "reason": "REP-1 is already imported with a different summary; skipped, "
-                "the stored case is unchanged",
+                "reason": "REP-1 is already imported with a different summary, steps.0; "
+                "skipped, the stored case is unchanged",
             }
         ]
 
@@ -213,3 +239,45 @@ async def test_a_long_import_reports_its_progress(settings: Settings) -> None:
         report = await import_lines(service, lines, lambda done, total: seen.append((done, total)))
     assert len(report.imported) == 450
     assert seen == [(200, 450), (400, 450), (450, 450)]
+
+
+async def test_a_repeated_reference_is_compared_field_by_field_and_step_by_step(
+    settings: Settings,
+) -> None:
+    """Every complaint field (the service user's details too) and every imported step is
+    compared, not a handful of fields: a history that grew since the last export, or
+    a corrected detail, is reported rather than skipped in silence."""
+    service = create(settings)
+    person = {"name": "Mary Whitfield", "age_band": "85+"}
+    points = {
+        "action": "points",
+        "agreed_on": "2019-06-05",
+        "points": [{"summary": "Visits missed", "desired_outcome": "An apology"}],
+    }
+    history = [ACCEPT, points, RESPOND]
+    original = line("OLD-1", history, service_user=person)
+    async with running(settings, service):
+        assert (await import_lines(service, [original])).imported == ["OLD-1"]
+        later = {**RESPOND, "responded_on": "2019-07-02"}
+        again = await import_lines(
+            service,
+            [
+                original,  # the same, though its points were given ids when stored
+                line("OLD-1", [ACCEPT, points, later], service_user=person, summary="Never came."),
+                line("OLD-1", history[:2], service_user={**person, "age_band": "75-84"}),
+                line("OLD-1", history),
+            ],
+        )
+        assert again.imported == [] and again.skipped == ["OLD-1"] * 4
+        assert [(e["line"], e["field"], e["reason"]) for e in again.errors] == [
+            (2, "reference", _differs("OLD-1", "summary, steps.2")),
+            (3, "reference", _differs("OLD-1", "service_user, steps.2")),
+            (4, "reference", _differs("OLD-1", "service_user")),
+        ]
+
+
+def _differs(reference: str, fields: str) -> str:
+    return (
+        f"{reference} is already imported with a different {fields}; skipped, the stored case "
+        "is unchanged"
+    )
