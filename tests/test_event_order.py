@@ -3,10 +3,12 @@
 Issue 7: consumers are order tolerant by design, and no handler waits on a retry for
 another event. This checks it on histories the suite really produces:
 
-1. All five services, driven over HTTP, make four cases: an adults complaint through
+1. All five services, driven over HTTP, make six cases: an adults complaint through
    allocation, extension, clock stop and restart, response with a learning action and
-   closure; a children's complaint through Stage 1, escalation and Stage 2; one
-   withdrawn; one left open. Every event of the organisation is read back from the
+   closure; a children's complaint through Stage 1, escalation and Stage 2; a corporate
+   complaint escalated to Stage 2 (its acknowledgement letters date its responses);
+   one withdrawn and reopened; one whose clock a safeguarding referral stopped before
+   triage; one left open. Every event of the organisation is read back from the
    streams.
 2. Each consuming service is started again, fresh and alone, in copies that each have
    an organisation and a database of their own, and given every event of the streams
@@ -164,9 +166,12 @@ async def _histories(settings: Settings) -> list[Produced]:
         "case.escalated",
         "case.closed",
         "case.withdrawn",
+        "case.reopened",
+        "case.safeguarding_referred",
         "deadline.scheduled",
         "deadline.rescheduled",
         "deadline.paused",
+        "deadline.resumed",
         "deadline.met",
         "deadline.cancelled",
         "letter.issued",
@@ -245,8 +250,20 @@ async def _make_histories(suite: Running) -> None:
     await _act(suite, childrens, "escalation", requested_on=today)
     await _act(suite, childrens, "response", outcome="upheld", responded_on=today)
 
+    corporate = await _complaint(suite, "corporate", earlier)
+    await _act(suite, corporate, "triage", decision="accepted", decided_on=earlier)
+    await _act(suite, corporate, "response", outcome="not_upheld", responded_on=earlier)
+    await _act(suite, corporate, "escalation", requested_on=today)
+    await eventually(suite.quiet)  # its Stage 2 acknowledgement letter
+
     withdrawn = await _complaint(suite, "adults", earlier)
     await _act(suite, withdrawn, "withdrawal", withdrawn_on=today, reason="Sorted out")
+    await _act(suite, withdrawn, "reopening", reopened_on=today, reason="It happened again")
+
+    referred = await _complaint(suite, "childrens", earlier)
+    await _act(suite, referred, "safeguarding", route="lado", referred_on=earlier, pause=True)
+    await _act(suite, referred, "triage", decision="accepted", decided_on=today)
+    await _act(suite, referred, "clock-restart", restarted_on=today)
 
     still_open = await _complaint(suite, "adults", today)
     await _act(suite, still_open, "triage", decision="accepted", decided_on=today)

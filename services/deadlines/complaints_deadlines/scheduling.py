@@ -306,7 +306,10 @@ class Scheduler:
 
         A cancelled deadline is met too: the step did happen. That is how an
         acknowledgement letter heard of after the case was withdrawn ends the same as
-        one heard of before (letters and cases travel on different streams).
+        one heard of before (letters and cases travel on different streams). For the
+        same reason every step counting from this one is re-dated, whatever its own
+        status: the letter may be heard of after the response it dates, which is then
+        judged against the date it really had.
         """
         deadline = await self.find(session, cause.case_id, stage, kind)
         if deadline is None:
@@ -329,12 +332,13 @@ class Scheduler:
             ),
         )
         dependants = await session.scalars(
-            select(Deadline).where(
+            select(Deadline)
+            .where(
                 Deadline.case_id == cause.case_id,
                 Deadline.stage == stage,
                 Deadline.counts_from == kind,
-                Deadline.status.in_(LIVE),
             )
+            .order_by(Deadline.id)
         )
         for dependant in dependants:
             dependant.start_on = on

@@ -90,6 +90,31 @@ async def test_corporate_response_counts_from_the_actual_acknowledgement(
         assert "actual acknowledgement" in moved["response"]["changes"][0]["reason"]
 
 
+async def test_a_response_met_before_its_acknowledgement_is_heard_of_is_judged_again(
+    settings: Settings,
+) -> None:
+    """Letters and cases travel on different streams: the letter may come after the response."""
+    async with running(settings, create(settings)) as suite:
+        received = case_received(settings, directorate="corporate", received_on=date(2026, 12, 23))
+        await suite.publish(received)
+        await until(suite, received.case_id, lambda d: len(d) == 2)
+        # Answered Wed 20 Jan: late against 18 Jan, dated from the acknowledgement's due date.
+        await suite.publish(case_responded(received, responded_on=date(2027, 1, 20)))
+        late = by_kind(
+            await until(suite, received.case_id, lambda d: by_kind(d)["response"]["met_on"])
+        )
+        assert late["response"]["breached"] is True
+        # The letter went out on Wed 6 Jan: 10 working days from then end on 20 Jan.
+        await suite.publish(acknowledgement_letter(received, issued_on=date(2027, 1, 6)))
+        judged = by_kind(
+            await until(
+                suite, received.case_id, lambda d: by_kind(d)["response"]["due"] == "2027-01-20"
+            )
+        )
+        assert (judged["response"]["status"], judged["response"]["breached"]) == ("met", False)
+        assert judged["response"]["start"] == "2027-01-06"
+
+
 async def test_childrens_three_stages_each_from_the_actual_date_before(settings: Settings) -> None:
     async with running(settings, create(settings)) as suite:
         # Thu 25 Mar 2027: Good Friday 26 Mar, Easter Monday 29 Mar.

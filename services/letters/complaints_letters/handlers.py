@@ -140,6 +140,10 @@ def register_handlers(service: Service, templates: Environment) -> None:
         if deadline.kind != DeadlineKind.RESPONSE or deadline.stage != 1:
             return  # the acknowledgement gives the first response's date
         facts = await _facts(session, envelope.case_id)
+        if facts.response_due_on is not None:
+            # Scheduled again after a reopening: the letter promises the first date, which
+            # it must, whether it is issued before or after the reopening is heard of.
+            return
         facts.response_due_on = deadline.due_on
         await issue_acknowledgement(envelope, session, facts)
 
