@@ -47,10 +47,21 @@ def test_run_needs_its_servers_named() -> None:
     no_db = complaints("run", "intake", env={"COMPLAINTS_NATS_URL": "nats://127.0.0.1:1"})
     assert no_db.returncode == 2
     assert "COMPLAINTS_DATABASE_URL" in no_db.stderr
+    no_issuer = complaints(
+        "run",
+        "intake",
+        env={"COMPLAINTS_NATS_URL": "nats://127.0.0.1:1", "COMPLAINTS_DATABASE_URL": "sqlite://"},
+    )
+    assert no_issuer.returncode == 2
+    assert "COMPLAINTS_OIDC_ISSUER" in no_issuer.stderr
     unknown = complaints(
         "run",
         "payroll",
-        env={"COMPLAINTS_NATS_URL": "nats://127.0.0.1:1", "COMPLAINTS_DATABASE_URL": "sqlite://"},
+        env={
+            "COMPLAINTS_NATS_URL": "nats://127.0.0.1:1",
+            "COMPLAINTS_DATABASE_URL": "sqlite://",
+            "COMPLAINTS_OIDC_ISSUER": "https://issuer.example",
+        },
     )
     assert unknown.returncode == 2
     assert "no service plugin named payroll" in unknown.stderr
@@ -58,7 +69,7 @@ def test_run_needs_its_servers_named() -> None:
 
 
 def test_run_serves_one_service_configured_from_the_environment(
-    nats_server, tmp_path: Path
+    nats_server, issuer, tmp_path: Path
 ) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTS_")} | {
@@ -66,6 +77,7 @@ def test_run_serves_one_service_configured_from_the_environment(
         "COMPLAINTS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/{{service}}.db",
         "COMPLAINTS_HTTP_PORT": str(port),
         "COMPLAINTS_ORGANISATION": "runtest",
+        "COMPLAINTS_OIDC_ISSUER": issuer.url,
     }
     process = subprocess.Popen(
         [COMPLAINTS, "run", "letters"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

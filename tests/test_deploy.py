@@ -59,8 +59,10 @@ def test_the_ingress_sends_each_prefix_to_its_service() -> None:
     assert routes["/api/v1/letters"] == "letters"
     assert routes["/api/v1/learning-actions"] == "learning"
     assert routes["/api/v1/reports"] == "reporting"
+    for service in ("intake", "deadlines", "letters", "learning", "reporting"):
+        assert routes[f"/api/v1/audit/{service}"] == service  # each service's own trail
     openapi_prefixes = {
-        "/" + "/".join(path.split("/")[1:4])
+        "/" + "/".join(path.split("/")[1 : 5 if path.startswith("/api/v1/audit/") else 4])
         for path in json.loads((ROOT / "docs/api/openapi.json").read_text())["paths"]
         if path.startswith("/api/")
     }

@@ -61,7 +61,7 @@ def flow_finished(client: httpx.Client, case_id: str, timeout: float = 15.0) -> 
 
 
 def test_a_complaint_flows_through_every_service(suite: SuiteProcess) -> None:
-    with httpx.Client(base_url=suite.url, timeout=10) as client:
+    with suite.client() as client:
         created = client.post("/api/v1/complaints", json=COMPLAINT)
         assert created.status_code == 201, created.text
         case = created.json()
@@ -152,7 +152,7 @@ def test_bad_input_names_each_bad_field(suite: SuiteProcess) -> None:
         "complainant": {"email": "not-an-email"},
         "directorate": "adults",
     }
-    with httpx.Client(base_url=suite.url, timeout=10) as client:
+    with suite.client() as client:
         answer = client.post("/api/v1/complaints", json=bad)
         assert answer.status_code == 422
         locations = {tuple(error["loc"]) for error in answer.json()["detail"]}
@@ -172,12 +172,12 @@ def test_bad_input_names_each_bad_field(suite: SuiteProcess) -> None:
 def test_killed_mid_flow_the_restarted_suite_loses_nothing_and_sends_no_letter_twice(
     suite: SuiteProcess,
 ) -> None:
-    with httpx.Client(base_url=suite.url, timeout=10) as client:
+    with suite.client() as client:
         ids = [client.post("/api/v1/complaints", json=COMPLAINT).json()["id"] for _ in range(3)]
     suite.kill()  # SIGKILL right after the posts, with the flow under way
 
     suite.start()
-    with httpx.Client(base_url=suite.url, timeout=10) as client:
+    with suite.client() as client:
         for case_id in ids:
             deadlines, _ = flow_finished(client, case_id, timeout=40)
             assert len(deadlines) == 3
@@ -192,7 +192,7 @@ def test_killed_mid_flow_the_restarted_suite_loses_nothing_and_sends_no_letter_t
 
     suite.kill()  # and once more, after everything was sent: redelivery must not resend
     suite.start()
-    with httpx.Client(base_url=suite.url, timeout=10) as client:
+    with suite.client() as client:
         import time
 
         time.sleep(1.5)
@@ -202,11 +202,53 @@ def test_killed_mid_flow_the_restarted_suite_loses_nothing_and_sends_no_letter_t
 
 
 def test_ctrl_c_stops_cleanly_and_data_survives(suite: SuiteProcess) -> None:
-    with httpx.Client(base_url=suite.url, timeout=10) as client:
+    with suite.client() as client:
         case_id = client.post("/api/v1/complaints", json=COMPLAINT).json()["id"]
         flow_finished(client, case_id)
     assert suite.interrupt() == 0
     suite.start()
-    with httpx.Client(base_url=suite.url, timeout=10) as client:
+    with suite.client() as client:
         assert client.get(f"/api/v1/complaints/{case_id}").json()["reference"] == "ASC-2026-00001"
         assert len(client.get("/api/v1/letters", params={"case_id": case_id}).json()) == 1
+
+
+def test_the_first_run_creates_an_administrator_who_can_sign_in(tmp_path: Path) -> None:
+    """Nothing but the README: the first `up` prints how to sign in; a script's client
+    made with `complaints clients add` gets a token from the embedded issuer."""
+    import re
+    import subprocess
+    import sys
+
+    suite = SuiteProcess(tmp_path / "data").start()
+    try:
+        printed = re.search(r"username admin, password (\S+)", suite.tail(50))
+        assert printed, suite.tail(50)
+        with httpx.Client(base_url=suite.url, timeout=10) as anonymous:
+            assert anonymous.get("/api/v1/complaints").status_code == 401
+            discovery = anonymous.get("/issuer/.well-known/openid-configuration").json()
+            assert discovery["issuer"] == f"{suite.url}/issuer"
+            assert anonymous.get("/health/ready").status_code == 200
+        complaints = Path(sys.executable).parent / "complaints"
+        added = subprocess.run(
+            [complaints, "clients", "add", "reader", "--role", "report_viewer"]
+            + ["--data-dir", str(suite.data_dir)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        secret = added.stdout.rsplit("client secret: ", 1)[1].strip()
+        token = httpx.post(
+            f"{suite.url}/issuer/token",
+            data={"grant_type": "client_credentials"},
+            auth=("reader", secret),
+        ).json()["access_token"]
+        with httpx.Client(
+            base_url=suite.url, headers={"Authorization": f"Bearer {token}"}
+        ) as reader:
+            assert reader.get("/api/v1/reports/summary").status_code == 200
+            assert reader.get("/api/v1/complaints").status_code == 403
+        suite.interrupt()
+        suite.start()  # the administrator exists now: no new password
+        assert "username admin" not in suite.tail(50)
+    finally:
+        suite.kill()

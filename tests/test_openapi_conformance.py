@@ -64,4 +64,4 @@ def suite(
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_every_answer_is_one_the_document_gives(case: schemathesis.Case, suite: SuiteProcess):
-    case.call_and_validate(base_url=suite.url, checks=CHECKS)
+    case.call_and_validate(base_url=suite.url, headers=suite.headers(), checks=CHECKS)

@@ -19,7 +19,10 @@ from nats.js.client import JetStreamContext
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from complaints_shared.audit import AuditTrail
+from complaints_shared.auth.routes import REFUSALS
 from complaints_shared.bus import publish_batch
+from complaints_shared.case_access import CaseAccess
 from complaints_shared.consumer import Handler, StreamConsumer
 from complaints_shared.contracts.envelope import Envelope, EventPayload
 from complaints_shared.contracts.subjects import stream_for
@@ -43,7 +46,10 @@ class Service:
         self.inbox = Inbox(metadata, name)
         self.db = Database(settings.database_url_for(name), metadata, schema=name)
         self.db.before_commit.append(self.outbox.write)
-        self.http = APIRouter(route_class=StrictRoute)
+        self.http = APIRouter(route_class=StrictRoute, responses=REFUSALS)
+        self.audit = AuditTrail(metadata)
+        self.http.include_router(self.audit.routes(name, self.db))
+        self.case_access: CaseAccess | None = None
         self.consumers: dict[str, StreamConsumer] = {}
         self.published_events: tuple[type[EventPayload], ...] = ()
         self._declared: set[tuple[str, int]] = set()
@@ -78,6 +84,17 @@ class Service:
             return handler
 
         return register
+
+    def holds_cases(self, *, decides: bool = False) -> CaseAccess:
+        """Keep who may see each case, for this service's need-to-know filtering.
+
+        Intake ``decides`` (it writes its copy as it publishes ``case.access_changed``);
+        every other service holding case records follows that event.
+        """
+        self.case_access = CaseAccess(self.db.metadata)
+        if not decides:
+            self.case_access.follow(self)
+        return self.case_access
 
     def publishes(self, *models: type[EventPayload]) -> None:
         """Declare the events this service publishes (its send operations in AsyncAPI).

@@ -138,6 +138,46 @@ class Settings(BaseSettings):
         description="The largest HTTP request body accepted; a larger one gets a 413.",
     )
 
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="The OpenID Connect issuer staff sign in with (its URL, as in the tokens' "
+        "`iss`); unset under `up` runs the embedded one. Entra ID: "
+        "https://login.microsoftonline.com/<tenant>/v2.0; Keycloak: https://<host>/realms/<realm>.",
+    )
+    oidc_audience: str = Field(
+        default="complaints",
+        description="The `aud` every token must carry (Entra ID: the API's application id).",
+    )
+    oidc_algorithms: tuple[str, ...] = Field(
+        default=("RS256", "PS256", "ES256"), min_length=1, description="Signing algorithms taken."
+    )
+    oidc_username_claim: str = Field(
+        default="preferred_username",
+        description="The claim naming the person (allocations and restrictions name them by it).",
+    )
+    oidc_roles_claim: str = Field(
+        default="roles",
+        description="The claim holding roles; dotted for nested claims "
+        "(Keycloak: realm_access.roles).",
+    )
+    oidc_role_names: dict[str, str] = Field(
+        default_factory=dict,
+        description='The issuer\'s role names mapped to ours, e.g. {"Complaints.Officer": '
+        '"complaints_officer"}; names already ours need no entry.',
+    )
+    oidc_directorates_claim: str = Field(
+        default="directorates", description="The claim listing a person's directorates (* = all)."
+    )
+    oidc_service_areas_claim: str = Field(
+        default="service_areas", description="The claim listing a manager's service areas."
+    )
+    oidc_keys_refresh_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How long the issuer's keys are cached; a token signed by an unknown key "
+        "fetches them at once (at most every 10 s).",
+    )
+
     def database_url_for(self, service: str) -> str:
         if self.database_url is None:
             return f"sqlite+aiosqlite:///{self.data_dir.resolve() / service}.db"

@@ -37,7 +37,7 @@ def main(count: int) -> None:
         print(f"suite ready in {time.monotonic() - started:.2f} s")
         try:
             latencies = []
-            with httpx.Client(base_url=suite.url, timeout=10) as client:
+            with suite.client() as client:
                 for _ in range(count):
                     posted = time.monotonic()
                     case = client.post("/api/v1/complaints", json=COMPLAINT).json()

@@ -6,14 +6,16 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import Body, HTTPException, Path, Query, status
+from fastapi import Body, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_deadlines.calendar_changes import change_day
 from complaints_deadlines.models import CalendarDay, CaseOfficer, Deadline, DeadlineChange
 from complaints_deadlines.scheduling import Scheduler
-from complaints_shared.actors import Actor
+from complaints_shared.audit import Access
+from complaints_shared.auth import Anyone, Principal, Role, requires
 from complaints_shared.calendar import (
     FIRST_DAY,
     LAST_DAY,
@@ -22,6 +24,7 @@ from complaints_shared.calendar import (
     parse_bank_holidays,
     today_in_england,
 )
+from complaints_shared.case_access import CASE_ROLES
 from complaints_shared.contracts.events import SkippedDay
 from complaints_shared.contracts.limits import Name
 from complaints_shared.contracts.vocabulary import DeadlineKind
@@ -106,18 +109,25 @@ class Closure(BaseModel):
     reason: Name = Field(min_length=1)
 
 
+Reader = Annotated[Principal, requires(*CASE_ROLES)]
+Administrator = Annotated[Principal, requires(Role.ADMINISTRATOR)]
+
+
 def register_api(service: Service, scheduler: Scheduler) -> None:
     router = service.http
+    access = service.holds_cases()
 
     @router.get("/api/v1/deadlines", response_model=list[DeadlineView], tags=["deadlines"])
-    async def case_deadlines(case_id: uuid.UUID) -> list[DeadlineView]:
+    async def case_deadlines(
+        request: Request, who: Reader, case_id: uuid.UUID
+    ) -> list[DeadlineView]:
         """A case's deadlines in due order, each explained: rule, days counted and skipped,
-        pauses, extensions and every move."""
+        pauses, extensions and every move (none for a case you may not see)."""
         async with service.db.transaction() as session:
             rows = list(
                 await session.scalars(
                     select(Deadline)
-                    .where(Deadline.case_id == case_id)
+                    .where(Deadline.case_id == case_id, access.visible(who, Deadline.case_id))
                     .order_by(Deadline.stage, Deadline.due_on, Deadline.kind)
                 )
             )
@@ -129,6 +139,8 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
                 )
             )
             officer = await session.get(CaseOfficer, case_id)
+            if rows:
+                await audit_read(session, request, who, "case_deadlines", [case_id])
         return [
             DeadlineView.of(row, [c for c in changes if c.deadline_id == row.id], officer)
             for row in rows
@@ -136,6 +148,8 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
 
     @router.get("/api/v1/deadlines/due", response_model=list[DeadlineView], tags=["deadlines"])
     async def due_or_overdue(
+        request: Request,
+        who: Reader,
         directorate: str,
         within_days: Annotated[
             int, Query(ge=0, le=MAX_HORIZON, description="Working days from today")
@@ -143,7 +157,8 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
         officer: str | None = None,
         team: str | None = None,
     ) -> list[DeadlineView]:
-        """The council's open deadlines due within N working days, or overdue, soonest first."""
+        """Open deadlines due within N working days, or overdue, soonest first, of the
+        cases you may see."""
         async with service.db.transaction() as session:
             calendar = await scheduler.calendars.current(session)
             horizon = calendar.add(today_in_england(), within_days)
@@ -155,6 +170,7 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
                     Deadline.status == "open",
                     Deadline.kind != DeadlineKind.ESCALATION_WINDOW,
                     Deadline.due_on <= horizon,
+                    access.visible(who, Deadline.case_id),
                 )
                 .order_by(Deadline.due_on)
             )
@@ -163,11 +179,20 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
             if team:
                 query = query.where(CaseOfficer.team == team)
             rows = (await session.execute(query)).all()
+            cases = [deadline.case_id for deadline, _ in rows]
+            await audit_read(session, request, who, "due_or_overdue", cases)
         return [DeadlineView.of(deadline, officer=row_officer) for deadline, row_officer in rows]
+
+    async def audit_read(
+        session: AsyncSession, request: Request, who: Principal, what: str, cases: list
+    ) -> None:
+        await service.audit.record(session, request, who, Access.READ, what, cases)
 
     @router.get("/api/v1/calendar", tags=["calendar"])
     async def calendar_days(
-        start: Annotated[date, Query(alias="from")], end: Annotated[date, Query(alias="to")]
+        _: Anyone,
+        start: Annotated[date, Query(alias="from")],
+        end: Annotated[date, Query(alias="to")],
     ) -> list[dict[str, Any]]:
         """Weekdays that are not working days between two dates, and why."""
         if end < start or (end - start).days > 3660:
@@ -188,12 +213,12 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
 
     @router.put("/api/v1/calendar/closures/{day}", tags=["calendar"])
     async def add_closure(
-        day: CalendarDate, closure: Closure, actor: Actor = "unknown"
+        who: Administrator, day: CalendarDate, closure: Closure
     ) -> dict[str, Any]:
         """Close the organisation on ``day``: open deadlines spanning it move later."""
         async with service.db.transaction() as session:
             moved = await change_day(
-                scheduler, session, day, "added", closure.reason, "closure", actor
+                scheduler, session, day, "added", closure.reason, "closure", who.username
             )
         service.outbox.wake()
         return {"day": day, "added": moved is not None, "deadlines_moved": moved or 0}
@@ -203,10 +228,12 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
         tags=["calendar"],
         responses={404: problem("The day is not a closure day")},
     )
-    async def remove_closure(day: CalendarDate, actor: Actor = "unknown") -> dict[str, Any]:
+    async def remove_closure(who: Administrator, day: CalendarDate) -> dict[str, Any]:
         """Reopen on ``day``: open deadlines spanning it move earlier (closures only)."""
         async with service.db.transaction() as session:
-            moved = await change_day(scheduler, session, day, "removed", "", "closure", actor)
+            moved = await change_day(
+                scheduler, session, day, "removed", "", "closure", who.username
+            )
         if moved is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"{day} is not a closure day")
         service.outbox.wake()
@@ -214,8 +241,8 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
 
     @router.post("/api/v1/calendar/announced", tags=["calendar"])
     async def announced_holidays(
+        who: Administrator,
         bank_holidays: Annotated[dict[str, Any], Body(description="GOV.UK bank-holidays.json")],
-        actor: Actor = "unknown",
     ) -> dict[str, Any]:
         """Load announced one-off holidays (England and Wales) in GOV.UK's format."""
         try:
@@ -229,7 +256,7 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
                 if day in known:
                     continue
                 result = await change_day(
-                    scheduler, session, day, "added", title, "announced", actor
+                    scheduler, session, day, "added", title, "announced", who.username
                 )
                 if result is not None:
                     added.append(day)

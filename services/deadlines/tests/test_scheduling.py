@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from complaints_deadlines.service import create
+from complaints_shared.auth import Role
 from complaints_shared.contracts.events import (
     CaseEscalated,
     CaseExtended,
@@ -23,6 +24,7 @@ from complaints_shared.contracts.vocabulary import ClockStopReason, DeadlineKind
 from complaints_shared.settings import Settings
 from complaints_shared.testing.events import acknowledgement_letter, case_received, case_responded
 from complaints_shared.testing.harness import Running, eventually, running
+from complaints_shared.testing.issuer import LocalIssuer
 
 
 async def deadlines_of(suite: Running, case_id) -> list[dict]:
@@ -331,16 +333,18 @@ async def test_announced_holidays_load_from_govuk_format(settings: Settings) -> 
 
 
 async def test_calendar_changes_name_who_made_them_and_keep_their_sources_apart(
-    settings: Settings,
+    settings: Settings, issuer: LocalIssuer
 ) -> None:
-    async with running(settings, create(settings)) as suite:
+    """The actor is the signed-in administrator, from the token (no header can say otherwise)."""
+    admin = issuer.add_client("calendar.officer", Role.ADMINISTRATOR)
+    async with running(settings, create(settings), token=issuer.token(admin)) as suite:
         document = {
             "england-and-wales": {
                 "division": "england-and-wales",
                 "events": [{"title": "Royal celebration", "date": "2026-04-20"}],
             }
         }
-        officer = {"X-Actor": "calendar.officer"}
+        officer = {"X-Actor": "someone.else"}  # ignored: the token says who acts
         await suite.http.post("/api/v1/calendar/announced", json=document, headers=officer)
         same_day = await suite.http.put(
             "/api/v1/calendar/closures/2026-04-20", json={"reason": "Staff day"}, headers=officer

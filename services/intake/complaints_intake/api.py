@@ -1,9 +1,12 @@
 """Intake's HTTP API under /api/v1/complaints (and /api/v1/compliments).
 
 Each lifecycle action is ``POST /api/v1/complaints/{id}/<action>``; the route list
-is generated from :data:`complaints_intake.lifecycle.ACTIONS`. Whoever acts is
-named by the ``X-Actor`` header (authentication is the deployment's gateway's job)
-and recorded in the case's history.
+is generated from :data:`complaints_intake.lifecycle.ACTIONS`. Logging a complaint or
+a compliment is public (the public form); everything else needs sign-in, and answers
+only with the cases the principal may see (``complaints_shared.case_access``): a case
+they may not see is "not found", as if it did not exist. Whoever acts is the verified
+token's username, recorded in the case's history; every read and change is in the
+audit trail.
 """
 
 import hashlib
@@ -11,7 +14,7 @@ import uuid
 from typing import Annotated
 
 import structlog
-from fastapi import Header, HTTPException, Query, status
+from fastapi import Header, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -28,8 +31,11 @@ from complaints_intake.schemas import (
     NewComplaint,
     NewCompliment,
 )
-from complaints_shared.actors import Actor
+from complaints_shared.audit import Access
+from complaints_shared.auth import Anyone, Principal, Role, public_caller, requires
+from complaints_shared.auth.routes import PUBLIC
 from complaints_shared.calendar import MAX_HORIZON, WorkingDayCalendar, today_in_england
+from complaints_shared.case_access import CASE_ROLES, CaseAccess
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import ComplimentReceived
 from complaints_shared.contracts.vocabulary import DeadlineKind
@@ -42,15 +48,29 @@ log = structlog.get_logger(__name__)
 NOT_FOUND = {404: problem("No such complaint")}
 
 
-async def _case(session: AsyncSession, case_id: uuid.UUID, lock: bool = False) -> Case:
+async def _case(
+    session: AsyncSession,
+    case_id: uuid.UUID,
+    who: Principal | None = None,
+    access: CaseAccess | None = None,
+    lock: bool = False,
+) -> Case:
+    """The case, if it exists and ``who`` (when given) may see it."""
     case = await session.get(Case, case_id, with_for_update=lock)
-    if case is None:
+    if case is None or (
+        who is not None and access is not None and not await access.can_see(session, who, case_id)
+    ):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint with id {case_id}")
     return case
 
 
+Reader = Annotated[Principal, requires(*CASE_ROLES)]
+
+
 def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
     router = service.http
+    access = service.holds_cases(decides=True)
+    audit = service.audit
 
     async def _earlier_creation(key: str, request_hash: str) -> JSONResponse | None:
         """The case an earlier request with this Idempotency-Key made (200), if any."""
@@ -78,10 +98,12 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
             },
             409: problem("This Idempotency-Key was used for a different complaint"),
         },
+        openapi_extra=PUBLIC,
     )
     async def log_complaint(
+        request: Request,
         complaint: NewComplaint,
-        actor: Actor = "unknown",
+        caller: Annotated[Principal | None, public_caller],
         idempotency_key: Annotated[
             str | None,
             Header(
@@ -91,7 +113,11 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
             ),
         ] = None,
     ) -> Case | JSONResponse:
-        """Log a complaint: it gets a reference, and its procedure's clock starts."""
+        """Log a complaint: it gets a reference, and its procedure's clock starts.
+
+        Public (the complaint form); a staff token, if sent, names who logged it.
+        """
+        actor = caller.username if caller else "public"
         request_hash = hashlib.sha256(complaint.model_dump_json().encode()).hexdigest()
         if idempotency_key is not None and (
             earlier := await _earlier_creation(idempotency_key, request_hash)
@@ -103,6 +129,9 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
                     case = await log_case(service, session, complaint, actor)
                 except lifecycle.InvalidField as invalid:
                     raise field_error(invalid.field, str(invalid)) from None
+                await audit.record(
+                    session, request, caller, Access.CHANGE, "log_complaint", [case.id]
+                )
                 if idempotency_key is not None:
                     session.add(
                         IdempotencyKey(
@@ -122,6 +151,8 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
 
     @router.get("/api/v1/complaints", response_model=list[ComplaintView], tags=["complaints"])
     async def list_complaints(
+        request: Request,
+        who: Reader,
         directorate: str | None = None,
         status: str | None = None,
         stage: Annotated[int | None, Query(ge=1, le=MAX_STAGES)] = None,
@@ -135,8 +166,8 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
             ),
         ] = None,
     ) -> list[Case]:
-        """Cases, newest first, filtered."""
-        query = select(Case).order_by(Case.created_at.desc())
+        """The cases you may see, newest first, filtered."""
+        query = select(Case).where(access.visible(who, Case.id)).order_by(Case.created_at.desc())
         for column, value in (
             (Case.directorate, directorate),
             (Case.status, status),
@@ -155,7 +186,11 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
             )
             query = query.where(Case.id.in_(due_soon))
         async with service.db.transaction() as session:
-            return list(await session.scalars(query))
+            cases = list(await session.scalars(query))
+            await audit.record(
+                session, request, who, Access.READ, "list_complaints", [c.id for c in cases]
+            )
+        return cases
 
     @router.get(
         "/api/v1/complaints/{case_id}",
@@ -163,9 +198,11 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         tags=["complaints"],
         responses=NOT_FOUND,
     )
-    async def get_complaint(case_id: uuid.UUID) -> Case:
+    async def get_complaint(request: Request, who: Reader, case_id: uuid.UUID) -> Case:
         async with service.db.transaction() as session:
-            return await _case(session, case_id)
+            case = await _case(session, case_id, who, access)
+            await audit.record(session, request, who, Access.READ, "get_complaint", [case_id])
+        return case
 
     @router.get(
         "/api/v1/complaints/{case_id}/history",
@@ -173,21 +210,23 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         tags=["complaints"],
         responses=NOT_FOUND,
     )
-    async def history(case_id: uuid.UUID) -> list[HistoryEntry]:
-        """The audit trail: every change to the case, by whom and when, oldest first."""
+    async def history(request: Request, who: Reader, case_id: uuid.UUID) -> list[HistoryEntry]:
+        """The case's history: every change to it, by whom and when, oldest first."""
         async with service.db.transaction() as session:
-            await _case(session, case_id)
+            await _case(session, case_id, who, access)
             query = (
                 select(HistoryEntry)
                 .where(HistoryEntry.case_id == case_id)
                 .order_by(HistoryEntry.seq)
             )
-            return list(await session.scalars(query))
+            entries = list(await session.scalars(query))
+            await audit.record(session, request, who, Access.READ, "case_history", [case_id])
+        return entries
 
     @router.get(
         "/api/v1/subjects", tags=["complaints"], responses={404: problem("No such directorate")}
     )
-    async def subjects(directorate: str) -> list[str]:
+    async def subjects(_: Anyone, directorate: str) -> list[str]:
         """The subjects a directorate's complaints are classified by (configurable)."""
         if directorate not in service.settings.directorates:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no directorate {directorate!r}")
@@ -202,9 +241,14 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         status_code=status.HTTP_201_CREATED,
         response_model=ComplimentView,
         tags=["compliments"],
+        openapi_extra=PUBLIC,
     )
-    async def log_compliment(compliment: NewCompliment) -> Compliment:
-        """Log a compliment about a service, team or provider."""
+    async def log_compliment(
+        request: Request,
+        compliment: NewCompliment,
+        caller: Annotated[Principal | None, public_caller],
+    ) -> Compliment:
+        """Log a compliment about a service, team or provider (public)."""
         try:
             check_directorate(service.settings, compliment.directorate)
         except lifecycle.InvalidField as invalid:
@@ -216,6 +260,7 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
                 **compliment.model_dump(),
             )
             session.add(row)
+            await audit.record(session, request, caller, Access.CHANGE, "log_compliment")
             await service.publish(
                 session,
                 new_event(
@@ -230,12 +275,24 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         return row
 
     @router.get("/api/v1/compliments", response_model=list[ComplimentView], tags=["compliments"])
-    async def list_compliments(directorate: str | None = None) -> list[Compliment]:
+    async def list_compliments(
+        request: Request,
+        who: Annotated[Principal, requires(Role.COMPLAINTS_OFFICER, Role.SERVICE_MANAGER)],
+        directorate: str | None = None,
+    ) -> list[Compliment]:
+        """Compliments about your directorates' (or service areas') services, newest first."""
         query = select(Compliment).order_by(Compliment.received_on.desc())
         if directorate:
             query = query.where(Compliment.directorate == directorate)
         async with service.db.transaction() as session:
-            return list(await session.scalars(query))
+            compliments = [
+                c
+                for c in await session.scalars(query)
+                if (who.has(Role.COMPLAINTS_OFFICER) and who.covers(c.directorate))
+                or (who.has(Role.SERVICE_MANAGER) and c.service_area in who.service_areas)
+            ]
+            await audit.record(session, request, who, Access.READ, "list_compliments")
+        return compliments
 
 
 def _add_action_route(
@@ -245,14 +302,16 @@ def _add_action_route(
     action: lifecycle.Action,
 ) -> None:
     command_type: type[BaseModel] = action.command
+    Actor = Annotated[Principal, requires(*action.roles)]
 
-    async def act(case_id: uuid.UUID, command: command_type, actor: Actor = "unknown") -> Case:  # type: ignore[valid-type]
+    async def act(request: Request, who: Actor, case_id: uuid.UUID, command: command_type) -> Case:  # type: ignore[valid-type]
         async with service.db.transaction() as session:
-            case = await _case(session, case_id, lock=True)
+            case = await _case(session, case_id, who, service.case_access, lock=True)
             context = lifecycle.Context(
                 procedure(case.procedure, procedures),
                 calendar,
                 service.settings.subjects.get(case.directorate, ()),
+                who.username,
             )
             try:
                 payload = lifecycle.perform(action, case, command, context)
@@ -260,7 +319,10 @@ def _add_action_route(
                 raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None
             except lifecycle.InvalidField as invalid:
                 raise field_error(invalid.field, str(invalid)) from None
-            await record(service, session, case, action.name, payload, actor)
+            await record(service, session, case, action.name, payload, who.username)
+            await service.audit.record(
+                session, request, who, Access.CHANGE, act.__name__, [case_id]
+            )
         service.outbox.wake()
         return case
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from complaints_intake import schemas
 from complaints_intake.models import Case
+from complaints_shared.auth.principal import Role
 from complaints_shared.calendar import WorkingDayCalendar, today_in_england
 from complaints_shared.contracts.envelope import EventPayload
 from complaints_shared.contracts.events import (
@@ -37,6 +38,7 @@ from complaints_shared.contracts.events import (
     CaseExtended,
     CaseReopened,
     CaseResponded,
+    CaseRestricted,
     CaseTriaged,
     CaseWithdrawn,
     ClockRestarted,
@@ -87,6 +89,8 @@ class Context:
     calendar: WorkingDayCalendar
     subjects: Collection[str]
     """The case's directorate's subjects (its taxonomy)."""
+    actor: str = ""
+    """The signed-in username of whoever acts."""
 
 
 def check_subjects(
@@ -106,6 +110,10 @@ def check_subjects(
 Apply = Callable[[Case, Any, Context], EventPayload]
 
 
+ACTING_ROLES = (Role.COMPLAINTS_OFFICER, Role.INVESTIGATING_OFFICER)
+"""Who may act on a case they can see: its complaints officers and its investigators."""
+
+
 @dataclass(frozen=True)
 class Action:
     name: str
@@ -113,6 +121,7 @@ class Action:
     allowed: frozenset[str]
     apply: Apply
     summary: str
+    roles: tuple[Role, ...] = ACTING_ROLES
 
 
 def _date(case: Case, field: str, value: date, *after: tuple[date | None, str]) -> date:
@@ -491,6 +500,16 @@ def appoint(case: Case, command: schemas.Appointment, context: Context) -> Event
     return PeopleAppointed(stage=case.stage, **command.model_dump())
 
 
+def restrict(case: Case, command: schemas.Restriction, context: Context) -> EventPayload:
+    """Only the named people see the case from now on; naming nobody lifts it.
+
+    Whoever restricts is named too, so they do not lock themselves out.
+    """
+    people = tuple(dict.fromkeys((*command.people, context.actor))) if command.people else ()
+    case.restricted_to = list(people) or None
+    return CaseRestricted(people=people, reason=command.reason)
+
+
 _LIVE = frozenset({RECEIVED, OPEN, PAUSED})
 _DONE = frozenset({RESPONDED, CLOSED})
 ENDED = frozenset({CLOSED, WITHDRAWN})
@@ -621,6 +640,14 @@ ACTIONS: dict[str, Action] = {
             frozenset({OPEN, PAUSED}),
             appoint,
             "Record (or correct) who investigates or reviews at this stage",
+        ),
+        Action(
+            "restriction",
+            schemas.Restriction,
+            _LIVE | _DONE | {WITHDRAWN},
+            restrict,
+            "Restrict the case to named people (or, naming nobody, lift the restriction)",
+            roles=(Role.COMPLAINTS_OFFICER,),
         ),
         Action(
             "feedback",

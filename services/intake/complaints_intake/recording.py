@@ -12,7 +12,7 @@ from complaints_intake.models import Case, Equalities, HistoryEntry
 from complaints_intake.references import next_reference, reserve
 from complaints_intake.schemas import NewComplaint
 from complaints_shared.contracts.envelope import EventPayload, new_event
-from complaints_shared.contracts.events import CaseReceived
+from complaints_shared.contracts.events import CaseAccessChanged, CaseReceived
 from complaints_shared.service import Service
 from complaints_shared.settings import DirectorateConfig, Settings
 
@@ -50,6 +50,7 @@ async def record(
         occurred_at=occurred_at,
     )
     await service.publish(session, envelope)
+    await _announce_access(service, session, case)
     session.add(
         HistoryEntry(
             case_id=case.id,
@@ -62,6 +63,38 @@ async def record(
         )
     )
     await session.flush()
+
+
+def access_of(case: Case) -> CaseAccessChanged:
+    """Who may see ``case``: its service area, the people working it, any restriction."""
+    investigators = (
+        appointment.get("investigating_officer") for appointment in case.appointments.values()
+    )
+    officers = sorted({name for name in (case.officer, *investigators) if name})
+    return CaseAccessChanged(
+        service_area=case.service_area,
+        officers=tuple(officers),
+        restricted_to=tuple(case.restricted_to) if case.restricted_to else None,
+    )
+
+
+async def _announce_access(service: Service, session: AsyncSession, case: Case) -> None:
+    """Keep intake's copy of the case's access and tell the other services, on a change."""
+    assert service.case_access is not None
+    access = access_of(case)
+    if await service.case_access.current(session, case.id) == access:
+        return
+    await service.case_access.set(session, case.id, case.directorate, access)
+    await service.publish(
+        session,
+        new_event(
+            access,
+            organisation=case.organisation,
+            directorate=case.directorate,
+            case_id=case.id,
+            correlation_id=case.correlation_id,
+        ),
+    )
 
 
 async def log_case(

@@ -306,6 +306,16 @@ class Correction(Strict):
         }
 
 
+class Restriction(Strict):
+    """Who alone may see the case (by sign-in username), and why."""
+
+    people: list[Annotated[Name, Field(min_length=1)]] = Field(
+        max_length=MAX_ITEMS - 1,
+        description="Their sign-in usernames; you are added. Empty lifts the restriction.",
+    )
+    reason: Reason = Field(min_length=1)
+
+
 class Appointment(Strict):
     """Who investigates or reviews at this stage; recording again corrects it."""
 
@@ -393,6 +403,9 @@ class ComplaintView(BaseModel):
     )
     appointments: dict[str, dict[str, Any]] = Field(
         description="Who investigates or reviews, by stage number."
+    )
+    restricted_to: list[str] | None = Field(
+        default=None, description="Restricted: only these people see the case."
     )
 
 

@@ -183,9 +183,7 @@ async def test_details_are_corrected_by_an_audited_action(settings: Settings) ->
         given = {key: value for key, value in body["complainant"].items() if value is not None}
         assert given == {**BASE["complainant"], "address": "9 New Street"}
         corrections = [h for h in await case.history() if h["action"] == "correction"]
-        assert [(h["actor"], h["event_type"]) for h in corrections] == [
-            ("manager", "case.corrected")
-        ]
+        assert [(h["actor"], h["event_type"]) for h in corrections] == [("staff", "case.corrected")]
         details = corrections[0]["details"]
         assert details["fields"] == [
             "complainant",

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Annotated
 
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_learning.models import Base, LearningAction
+from complaints_shared.audit import Access
+from complaints_shared.auth import Principal, requires
+from complaints_shared.case_access import CASE_ROLES
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import CaseResponded, HistoryImported
 from complaints_shared.service import Service
@@ -30,6 +35,7 @@ class LearningActionView(BaseModel):
 
 def create(settings: Settings) -> Service:
     service = Service("learning", Base.metadata, settings)
+    access = service.holds_cases()
 
     @service.on(CaseResponded)
     async def record(envelope: Envelope, response: CaseResponded, session: AsyncSession) -> None:
@@ -69,15 +75,27 @@ def create(settings: Settings) -> Service:
         "/api/v1/learning-actions", response_model=list[LearningActionView], tags=["learning"]
     )
     async def list_actions(
-        case_id: uuid.UUID | None = None, directorate: str | None = None
+        request: Request,
+        who: Annotated[Principal, requires(*CASE_ROLES)],
+        case_id: uuid.UUID | None = None,
+        directorate: str | None = None,
     ) -> list[LearningAction]:
-        """Learning actions by due date, for a case or a directorate."""
-        query = select(LearningAction).order_by(LearningAction.due_on, LearningAction.id)
+        """Learning actions by due date, for a case or a directorate: those of the cases
+        you may see."""
+        query = (
+            select(LearningAction)
+            .where(access.visible(who, LearningAction.case_id))
+            .order_by(LearningAction.due_on, LearningAction.id)
+        )
         if case_id:
             query = query.where(LearningAction.case_id == case_id)
         if directorate:
             query = query.where(LearningAction.directorate == directorate)
         async with service.db.transaction() as session:
-            return list(await session.scalars(query))
+            actions = list(await session.scalars(query))
+            await service.audit.record(
+                session, request, who, Access.READ, "list_actions", [a.case_id for a in actions]
+            )
+        return actions
 
     return service

@@ -28,12 +28,15 @@ async def test_actions_of_a_response_are_kept_once_and_listed(settings: Settings
                 },
             ],
         )
+        childrens = case_received(settings, directorate="childrens")
         other = case_responded(
-            case_received(settings, directorate="childrens"),
+            childrens,
             actions=[
                 {"description": "Advocacy leaflet", "owner": "IRO manager", "due_on": "2026-05-31"}
             ],
         )
+        for case in (received, childrens):  # and who may see each (see Running.publish)
+            await suite.publish(case)
         await suite.publish(responded)
         await suite.publish(responded, msg_id=str(uuid.uuid4()))  # redelivered later
         await suite.publish(other)

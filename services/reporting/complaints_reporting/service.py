@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_reporting.models import Base, CaseFacts
+from complaints_shared.auth import Principal, Role, requires
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import CaseReceived, CaseResponded
 from complaints_shared.contracts.vocabulary import Outcome
@@ -50,8 +53,13 @@ def create(settings: Settings) -> Service:
         facts.outcome = response.outcome
 
     @service.http.get("/api/v1/reports/summary", response_model=Summary, tags=["reports"])
-    async def summary() -> Summary:
-        """Complaints received and responded, by directorate and outcome."""
+    async def summary(
+        _: Annotated[
+            Principal,
+            requires(Role.REPORT_VIEWER, Role.COMPLAINTS_OFFICER, Role.SERVICE_MANAGER),
+        ],
+    ) -> Summary:
+        """Complaints received and responded, by directorate and outcome (figures only)."""
         query = select(
             CaseFacts.directorate,
             CaseFacts.outcome,

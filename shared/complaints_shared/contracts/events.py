@@ -552,6 +552,41 @@ class PeopleAppointed(EventPayload):
     reason: Reason = ""
 
 
+class CaseRestricted(EventPayload):
+    """The case is seen only by the named people (a complainant who is staff, a
+    councillor, a high-profile case); no one named lifts the restriction."""
+
+    event_type: ClassVar[str] = "case.restricted"
+    schema_version: ClassVar[int] = 1
+
+    people: tuple[Name, ...] = Field(default=(), max_length=MAX_ITEMS)
+    reason: Reason
+
+
+class CaseAccessChanged(EventPayload):
+    """Who may see the case, as intake decides it: every service keeps a copy and
+    answers its own lists and reads with it (need-to-know). Published when a case is
+    received and whenever its service area, officers or restriction change.
+
+    People are named by their sign-in username (the token's username claim).
+    """
+
+    event_type: ClassVar[str] = "case.access_changed"
+    schema_version: ClassVar[int] = 1
+
+    service_area: Label | None = None
+    officers: tuple[Name, ...] = Field(
+        default=(),
+        max_length=MAX_ITEMS,
+        description="The allocated officer and every investigating officer appointed.",
+    )
+    restricted_to: tuple[Name, ...] | None = Field(
+        default=None,
+        max_length=MAX_ITEMS,
+        description="Absent unless restricted: then only these people see the case.",
+    )
+
+
 class ComplimentReceived(EventPayload):
     """A compliment about a service, a team or a provider."""
 
@@ -589,6 +624,8 @@ PAYLOADS: tuple[type[EventPayload], ...] = (
     FeedbackRecorded,
     CaseCorrected,
     PeopleAppointed,
+    CaseRestricted,
+    CaseAccessChanged,
     HistoryImported,
     ComplimentReceived,
     DeadlineScheduled,

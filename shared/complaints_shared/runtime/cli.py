@@ -8,9 +8,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import uvloop  # a faster event loop: every database call and bus message is a loop turn
+import uvloop
+from starlette.types import (
+    ASGIApp,  # a faster event loop: every database call and bus message is a loop turn
+)
 
 from complaints_shared.contracts.schemas import export_schemas, write_json_documents
+from complaints_shared.issuer.app import issuer_app
+from complaints_shared.issuer.commands import add_commands, first_administrator, store_in
 from complaints_shared.logging import configure_logging
 from complaints_shared.plugins import (
     commands,
@@ -24,9 +29,20 @@ from complaints_shared.runtime.specs import export_api_documents
 from complaints_shared.settings import Settings
 
 
-def _host(settings: Settings, names: list[str] | None) -> Host:
+def _host(settings: Settings, names: list[str] | None, **mounts: ASGIApp) -> Host:
     factories = service_factories(names)
-    return Host(settings, [create(settings) for create in factories.values()])
+    return Host(settings, [create(settings) for create in factories.values()], mounts)
+
+
+def _embedded_issuer(settings: Settings) -> tuple[Settings, ASGIApp, str | None]:
+    """The local issuer at /issuer on the suite's port, the settings that trust it, and
+    the first administrator's password if this run created them."""
+    address = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
+    url = f"http://{address}:{settings.http_port}/issuer"
+    store = store_in(settings.data_dir)
+    password = first_administrator(store)
+    settings = settings.model_copy(update={"oidc_issuer": url})
+    return settings, issuer_app(store, url, settings.oidc_audience), password
 
 
 def up(args: argparse.Namespace) -> int:
@@ -47,13 +63,27 @@ def up(args: argparse.Namespace) -> int:
         nats = NatsServer(settings.data_dir / "nats").start()
         settings = settings.model_copy(update={"nats_url": nats.url})
     try:
-        host = _host(settings, None)
+        mounts: dict[str, ASGIApp] = {}
+        password = None
+        if settings.oidc_issuer is None:
+            settings, mounts["/issuer"], password = _embedded_issuer(settings)
+        host = _host(settings, None, **mounts)
         print(
             f"Complaints suite on http://{settings.http_host}:{settings.http_port} "
-            f"(NATS {settings.nats_url}, data in {settings.data_dir.resolve()}); Ctrl-C stops it",
+            f"(NATS {settings.nats_url}, data in {settings.data_dir.resolve()}, "
+            f"sign-in at {settings.oidc_issuer}); Ctrl-C stops it",
             file=sys.stderr,
             flush=True,
         )
+        if password:
+            print(
+                f"Created the administrator: username admin, password {password}\n"
+                "  a token for scripts: complaints clients add NAME --role ROLE, then POST "
+                f"grant_type=client_credentials to {settings.oidc_issuer}/token "
+                "(see the README)",
+                file=sys.stderr,
+                flush=True,
+            )
         uvloop.run(host.serve(settings.http_host, settings.http_port))
     finally:
         if nats is not None:
@@ -72,6 +102,13 @@ def run(args: argparse.Namespace) -> int:
         print(
             "complaints run: set COMPLAINTS_DATABASE_URL "
             "(e.g. postgresql+asyncpg://user@db/complaints)",
+            file=sys.stderr,
+        )
+        return 2
+    if not settings.oidc_issuer:
+        print(
+            "complaints run: set COMPLAINTS_OIDC_ISSUER (the OpenID Connect issuer staff "
+            "sign in with) and COMPLAINTS_OIDC_AUDIENCE",
             file=sys.stderr,
         )
         return 2
@@ -132,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_schemas.add_argument("--root", default=".", help="the repository's root folder")
     p_schemas.add_argument("--check", action="store_true")
     p_schemas.set_defaults(func=schemas)
+
+    add_commands(subcommands)
 
     for name, command in commands().items():  # contributed by installed services
         p_plugin = subcommands.add_parser(name, help=command.help)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import structlog
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp
 
+from complaints_shared.auth.tokens import TokenVerifier
 from complaints_shared.bus import ensure_streams, make_broker
 from complaints_shared.http_errors import BODY_TOO_LARGE, install_error_handlers
 from complaints_shared.service import Service
@@ -28,7 +30,12 @@ log = structlog.get_logger(__name__)
 class Host:
     """Starts, serves and stops a set of services."""
 
-    def __init__(self, settings: Settings, services: list[Service]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        services: list[Service],
+        mounts: Mapping[str, ASGIApp] | None = None,
+    ) -> None:
         self.settings = settings
         self.services = services
         self.broker = make_broker(settings)
@@ -39,7 +46,13 @@ class Host:
             version="0.1.0",
             lifespan=self._lifespan,
             responses=BODY_TOO_LARGE,
+            # Operation ids are the route functions' names (log_complaint), not FastAPI's
+            # path-derived ones, so generated clients read well.
+            generate_unique_id_function=lambda route: route.name,
         )
+        self.app.state.token_verifier = TokenVerifier(settings)
+        for path, app in (mounts or {}).items():
+            self.app.mount(path, app)
         install_error_handlers(self.app, settings.max_request_bytes)
         for service in services:
             self.app.include_router(service.http)

@@ -6,6 +6,8 @@
 - PostgreSQL: a throwaway database on ``COMPLAINTS_TEST_POSTGRES_URL`` (default the
   local server on 127.0.0.1:5432), else a testcontainers PostgreSQL where Docker
   runs. Under ``CI`` an unreachable PostgreSQL fails the run instead of skipping.
+- OpenID Connect: the embedded issuer on a free port (``issuer``); every service under
+  test trusts it, and the harness signs in as its ``staff`` client unless told otherwise.
 - ``database_url``: every persistence test runs once on SQLite and once on PostgreSQL;
   ``spare_database_url`` makes more on the same backend, for more copies of services.
 """
@@ -24,6 +26,7 @@ from sqlalchemy import make_url
 
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.settings import Settings
+from complaints_shared.testing.issuer import AUDIENCE, LocalIssuer
 
 DEFAULT_POSTGRES = "postgresql://127.0.0.1:5432/postgres"
 
@@ -43,6 +46,14 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
         return
     with NatsServer(tmp_path_factory.mktemp("nats")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIssuer]:
+    """The embedded issuer over real HTTP, shared by the session's tests."""
+    served = LocalIssuer(tmp_path_factory.mktemp("issuer")).start()
+    yield served
+    served.stop()
 
 
 @pytest.fixture
@@ -150,8 +161,13 @@ async def spare_database_url(
 
 
 @pytest.fixture
-def settings(database_url: str, nats_server: NatsServer | ExternalNats, tmp_path: Path) -> Settings:
-    """Settings for services under test: real NATS, the parametrised database.
+def settings(
+    database_url: str,
+    nats_server: NatsServer | ExternalNats,
+    issuer: LocalIssuer,
+    tmp_path: Path,
+) -> Settings:
+    """Settings for services under test: real NATS, the parametrised database, the issuer.
 
     Each test gets its own organisation slug so durable consumers and subjects on
     the shared NATS server never see another test's events.
@@ -163,4 +179,6 @@ def settings(database_url: str, nats_server: NatsServer | ExternalNats, tmp_path
         data_dir=tmp_path,
         retry_backoff=(0.2, 0.2, 0.2, 0.2),
         max_deliver=3,
+        oidc_issuer=issuer.url,
+        oidc_audience=AUDIENCE,
     )

@@ -24,10 +24,12 @@ from nats.js.api import ConsumerConfig, DeliverPolicy, PubAck
 from sqlalchemy import select
 
 from complaints_shared.contracts.envelope import Envelope
+from complaints_shared.contracts.events import CaseAccessChanged, CaseReceived
 from complaints_shared.contracts.subjects import DEAD_LETTERS, STREAMS, stream_for
 from complaints_shared.runtime.host import Host
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
+from complaints_shared.testing.issuer import LocalIssuer
 
 T = TypeVar("T")
 
@@ -38,13 +40,33 @@ class Running:
     http: httpx.AsyncClient
     nc: Client
     js: JetStreamContext
+    transport: httpx.ASGITransport
 
-    async def publish(self, envelope: Envelope, msg_id: str | None = None) -> PubAck:
+    def client(self, token: str | None) -> httpx.AsyncClient:
+        """Another HTTP client to the same services, sending ``token`` (None: no token)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(transport=self.transport, base_url="http://test", headers=headers)
+
+    async def publish(
+        self, envelope: Envelope, msg_id: str | None = None, *, announce_access: bool = True
+    ) -> PubAck:
         """Publish as a producer would (``Nats-Msg-Id`` = event id unless given).
 
         The acknowledgement says whether the stream kept it (``duplicate``: it had
-        the same id within its duplicate window, and dropped it).
+        the same id within its duplicate window, and dropped it). A ``case.received``
+        is followed, as intake follows it, by the case's ``case.access_changed``, so the
+        services' need-to-know lets the test's staff client see the case (unless
+        ``announce_access`` is False: a replay of intake's own events has its own).
         """
+        ack = await self._publish(envelope, msg_id)
+        if announce_access and envelope.type == CaseReceived.event_type and not ack.duplicate:
+            received = envelope.parse(CaseReceived)
+            await self._publish(
+                envelope.caused(CaseAccessChanged(service_area=received.service_area))
+            )
+        return ack
+
+    async def _publish(self, envelope: Envelope, msg_id: str | None = None) -> PubAck:
         return await self.js.publish(
             envelope.subject,
             envelope.to_wire(),
@@ -130,7 +152,14 @@ class Running:
 
 
 @asynccontextmanager
-async def running(settings: Settings, *services: Service) -> AsyncIterator[Running]:
+async def running(
+    settings: Settings, *services: Service, token: str | None = None
+) -> AsyncIterator[Running]:
+    """Host ``services``; the HTTP client sends ``token``, by default the staff client's
+    from the issuer the settings trust (see ``complaints_shared.testing.issuer``)."""
+    if token is None and settings.oidc_issuer in LocalIssuer.serving:
+        token = LocalIssuer.serving[settings.oidc_issuer].token()
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     host = Host(settings, list(services))
     host.start()
     try:
@@ -138,8 +167,10 @@ async def running(settings: Settings, *services: Service) -> AsyncIterator[Runni
         nc = await nats.connect(settings.nats_url)
         try:
             transport = httpx.ASGITransport(app=host.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-                yield Running(host, http, nc, nc.jetstream())
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://test", headers=headers
+            ) as http:
+                yield Running(host, http, nc, nc.jetstream(), transport)
         finally:
             await nc.close()
     finally:
