@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -156,9 +156,11 @@ class AuditTrail:
             actor: str | None = None,
             case_id: uuid.UUID | None = None,
             access: Access | None = None,
-            since: datetime | None = None,
-            until: datetime | None = None,
-            after: Annotated[int, Query(ge=0, description="Entries after this seq")] = 0,
+            since: AwareDatetime | None = None,
+            until: AwareDatetime | None = None,
+            after: Annotated[
+                int, Query(ge=0, le=2**63 - 1, description="Entries after this seq")
+            ] = 0,
             format: Literal["json", "csv"] = "json",
         ) -> Any:
             query = sql_select(table).where(table.c.seq > after).order_by(table.c.seq).limit(PAGE)

@@ -75,14 +75,15 @@ def add_commands(subcommands: argparse._SubParsersAction) -> None:
     """Add ``users`` and ``clients`` to the ``complaints`` command."""
     for noun, kind in (("users", "person"), ("clients", "script or provider system")):
         parser = subcommands.add_parser(noun, help=f"the embedded issuer's accounts ({kind})")
-        parser.add_argument(
+        where = argparse.ArgumentParser(add_help=False)
+        where.add_argument(
             "--data-dir",
             type=Path,
             default=Settings().data_dir,
             help="the suite's data folder (default ./data)",
         )
         actions = parser.add_subparsers(dest="action", required=True)
-        add = actions.add_parser("add", help=f"add (or replace) a {kind}")
+        add = actions.add_parser("add", help=f"add (or replace) a {kind}", parents=[where])
         add.add_argument("name")
         add.add_argument("--role", action="append", required=True, choices=[r.value for r in Role])
         add.add_argument("--directorate", action="append", default=[], help="repeatable; * for all")
@@ -94,7 +95,9 @@ def add_commands(subcommands: argparse._SubParsersAction) -> None:
                 "--redirect-uri", action="append", help="for sign-in by authorisation code"
             )
         add.set_defaults(func=_add)
-        actions.add_parser("list", help=f"list the {noun}").set_defaults(func=_list)
-        remove = actions.add_parser("remove", help=f"revoke a {kind}")
+        actions.add_parser("list", help=f"list the {noun}", parents=[where]).set_defaults(
+            func=_list
+        )
+        remove = actions.add_parser("remove", help=f"revoke a {kind}", parents=[where])
         remove.add_argument("name")
         remove.set_defaults(func=_remove)
