@@ -63,6 +63,8 @@ ROUTES: dict[tuple[str, str], set[Role] | None] = {
     ("GET", "/api/v1/complaints/{case_id}/history"): CASES,
     **{("POST", f"/api/v1/complaints/{{case_id}}/{action}"): ACTING for action in ACTIONS},
     ("POST", "/api/v1/complaints/{case_id}/restriction"): {CO},
+    ("POST", "/api/v1/complaints/{case_id}/legal-hold"): {CO},
+    ("POST", "/api/v1/retention/run"): {AD},
     ("GET", "/api/v1/compliments"): {CO, SM},
     ("GET", "/api/v1/subjects"): ANYONE,
     ("GET", "/api/v1/deadlines"): CASES,

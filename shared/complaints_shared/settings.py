@@ -178,6 +178,24 @@ class Settings(BaseSettings):
         "fetches them at once (at most every 10 s).",
     )
 
+    retention_years: dict[str, int] = Field(
+        default_factory=dict,
+        description="Years a case is kept after it ends, by directorate or directorate.kind, "
+        'e.g. {"childrens": 10, "adults.representation": 3}; the rest keep '
+        "default_retention_years.",
+    )
+    default_retention_years: int = Field(default=6, ge=1, le=100)
+    retention_check_seconds: float = Field(
+        default=86_400.0, gt=0, description="How often intake looks for cases past retention."
+    )
+
+    def retention_for(self, directorate: str, kind: str) -> int:
+        """Years a case of ``kind`` in ``directorate`` is kept after it ends."""
+        years = self.retention_years
+        return years.get(
+            f"{directorate}.{kind}", years.get(directorate, self.default_retention_years)
+        )
+
     def database_url_for(self, service: str) -> str:
         if self.database_url is None:
             return f"sqlite+aiosqlite:///{self.data_dir.resolve() / service}.db"

@@ -46,6 +46,7 @@ from complaints_shared.contracts.events import (
     Complainant,
     FeedbackRecorded,
     LearningActionSpec,
+    LegalHoldChanged,
     OmbudsmanDecided,
     OmbudsmanReferred,
     PanelHeld,
@@ -510,6 +511,17 @@ def restrict(case: Case, command: schemas.Restriction, context: Context) -> Even
     return CaseRestricted(people=people, reason=command.reason)
 
 
+def hold(case: Case, command: schemas.LegalHold, _: Context) -> EventPayload:
+    """Put on or take off a legal hold (a claim, an inquiry): retention waits while held."""
+    _refuse_unless(case.anonymised_on is None, "the case was anonymised: there is nothing to hold")
+    case.legal_hold = (
+        {"reason": command.reason, "since": today_in_england().isoformat()}
+        if command.held
+        else None
+    )
+    return LegalHoldChanged(held=command.held, reason=command.reason)
+
+
 _LIVE = frozenset({RECEIVED, OPEN, PAUSED})
 _DONE = frozenset({RESPONDED, CLOSED})
 ENDED = frozenset({CLOSED, WITHDRAWN})
@@ -650,6 +662,14 @@ ACTIONS: dict[str, Action] = {
             roles=(Role.COMPLAINTS_OFFICER,),
         ),
         Action(
+            "legal-hold",
+            schemas.LegalHold,
+            _LIVE | _DONE | {WITHDRAWN},
+            hold,
+            "Put the case on legal hold, or take it off (retention waits while held)",
+            roles=(Role.COMPLAINTS_OFFICER,),
+        ),
+        Action(
             "feedback",
             schemas.Feedback,
             _DONE,
@@ -662,6 +682,10 @@ ACTIONS: dict[str, Action] = {
 
 def perform(action: Action, case: Case, command: BaseModel, context: Context) -> EventPayload:
     """Apply ``action`` to ``case`` if it fits the case's state; return its event payload."""
+    if case.anonymised_on is not None:
+        raise Refused(
+            f"{case.reference} was anonymised on {case.anonymised_on}: it is kept as figures only"
+        )
     if case.status not in action.allowed:
         allowed = ", ".join(sorted(action.allowed))
         raise Refused(

@@ -70,6 +70,8 @@ class Case(Base):
     stage_started_on: Mapped[date | None] = mapped_column(Date)
     appointments: Mapped[dict] = mapped_column(JSON, default=dict)  # by stage number
     restricted_to: Mapped[list | None] = mapped_column(JSON)  # usernames; None: not restricted
+    legal_hold: Mapped[dict | None] = mapped_column(JSON)  # {"reason", "since"} while held
+    anonymised_on: Mapped[date | None] = mapped_column(Date)
 
     correlation_id: Mapped[uuid.UUID] = mapped_column(default=uuid.uuid4)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)

@@ -316,6 +316,13 @@ class Restriction(Strict):
     reason: Reason = Field(min_length=1)
 
 
+class LegalHold(Strict):
+    """Put a case on legal hold (retention leaves it whole), or take it off."""
+
+    held: bool
+    reason: Reason = Field(min_length=1)
+
+
 class Appointment(Strict):
     """Who investigates or reviews at this stage; recording again corrects it."""
 
@@ -406,6 +413,12 @@ class ComplaintView(BaseModel):
     )
     restricted_to: list[str] | None = Field(
         default=None, description="Restricted: only these people see the case."
+    )
+    legal_hold: dict[str, Any] | None = Field(
+        default=None, description="While held, retention does not anonymise the case."
+    )
+    anonymised_on: date | None = Field(
+        default=None, description="When its personal data was removed (past retention)."
     )
 
 

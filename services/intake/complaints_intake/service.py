@@ -5,6 +5,7 @@ from __future__ import annotations
 from complaints_intake.api import register_api
 from complaints_intake.handlers import register_handlers
 from complaints_intake.models import Base
+from complaints_intake.retention import register_retention
 from complaints_shared.calendar import organisation_calendar
 from complaints_shared.contracts.events import PAYLOADS
 from complaints_shared.service import Service
@@ -19,4 +20,5 @@ def create(settings: Settings) -> Service:
     )
     register_handlers(service)
     register_api(service, organisation_calendar(settings))
+    register_retention(service)
     return service

@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 from jinja2 import Environment
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_letters.models import CaseFacts, Letter
@@ -20,6 +20,7 @@ from complaints_letters.rendering import render
 from complaints_shared.calendar import today_in_england
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import (
+    CaseAnonymised,
     CaseEscalated,
     CaseReceived,
     DeadlineScheduled,
@@ -132,6 +133,21 @@ def register_handlers(service: Service, templates: Environment) -> None:
         facts.complainant = case.complainant.model_dump(mode="json")
         facts.imported = case.imported
         await issue_acknowledgement(envelope, session, facts)
+
+    @service.on(CaseAnonymised)
+    async def case_anonymised(
+        envelope: Envelope, anonymised: CaseAnonymised, session: AsyncSession
+    ) -> None:
+        """Past retention: the letters go (their kind and date stay, for the record)."""
+        facts = await _facts(session, envelope.case_id)
+        facts.complainant = None
+        notice = (
+            f"<p>This letter was removed on {anonymised.anonymised_on:%d %B %Y}: the case "
+            f"was kept until {anonymised.retained_until:%d %B %Y} under the retention policy.</p>"
+        )
+        await session.execute(
+            update(Letter).where(Letter.case_id == envelope.case_id).values(html=notice)
+        )
 
     @service.on(DeadlineScheduled)
     async def deadline_scheduled(

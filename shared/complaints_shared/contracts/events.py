@@ -587,6 +587,27 @@ class CaseAccessChanged(EventPayload):
     )
 
 
+class LegalHoldChanged(EventPayload):
+    """A legal hold put on (or taken off) a case: while held, retention leaves it whole."""
+
+    event_type: ClassVar[str] = "case.legal_hold_changed"
+    schema_version: ClassVar[int] = 1
+
+    held: bool
+    reason: Reason
+
+
+class CaseAnonymised(EventPayload):
+    """The case is past its retention period: every service removes the personal data
+    in its copy (names, contact details, free text, letters) and keeps the figures."""
+
+    event_type: ClassVar[str] = "case.anonymised"
+    schema_version: ClassVar[int] = 1
+
+    anonymised_on: date
+    retained_until: date
+
+
 class ComplimentReceived(EventPayload):
     """A compliment about a service, a team or a provider."""
 
@@ -626,6 +647,8 @@ PAYLOADS: tuple[type[EventPayload], ...] = (
     PeopleAppointed,
     CaseRestricted,
     CaseAccessChanged,
+    LegalHoldChanged,
+    CaseAnonymised,
     HistoryImported,
     ComplimentReceived,
     DeadlineScheduled,
