@@ -34,6 +34,7 @@ from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import ComplimentReceived
 from complaints_shared.contracts.vocabulary import DeadlineKind
 from complaints_shared.http_errors import field_error, problem
+from complaints_shared.http_security import PUBLIC, TOO_MANY_REQUESTS
 from complaints_shared.procedures import MAX_STAGES, Procedure, procedure
 from complaints_shared.service import Service
 
@@ -71,12 +72,14 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         status_code=status.HTTP_201_CREATED,
         response_model=ComplaintView,
         tags=["complaints"],
+        dependencies=[PUBLIC],
         responses={
             200: {
                 "model": ComplaintView,
                 "description": "An earlier request with this Idempotency-Key logged it",
             },
             409: problem("This Idempotency-Key was used for a different complaint"),
+            **TOO_MANY_REQUESTS,
         },
     )
     async def log_complaint(
@@ -202,6 +205,8 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         status_code=status.HTTP_201_CREATED,
         response_model=ComplimentView,
         tags=["compliments"],
+        dependencies=[PUBLIC],
+        responses=TOO_MANY_REQUESTS,
     )
     async def log_compliment(compliment: NewCompliment) -> Compliment:
         """Log a compliment about a service, team or provider."""

@@ -24,6 +24,7 @@ from sqlalchemy import make_url
 
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.settings import Settings
+from complaints_shared.testing.suite import TESTS_RATE_LIMIT
 
 DEFAULT_POSTGRES = "postgresql://127.0.0.1:5432/postgres"
 
@@ -163,4 +164,5 @@ def settings(database_url: str, nats_server: NatsServer | ExternalNats, tmp_path
         data_dir=tmp_path,
         retry_backoff=(0.2, 0.2, 0.2, 0.2),
         max_deliver=3,
+        public_rate_limit=TESTS_RATE_LIMIT,
     )
