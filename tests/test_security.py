@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 
+import httpx
 import jwt
 import pytest
 from sqlalchemy import delete, update
@@ -22,7 +23,7 @@ from complaints_shared.auth import Role
 from complaints_shared.settings import Settings
 from complaints_shared.testing.cases import Case
 from complaints_shared.testing.harness import Running, eventually, running
-from complaints_shared.testing.issuer import AUDIENCE, LocalIssuer
+from complaints_shared.testing.issuer import AUDIENCE, REDIRECT_URI, LocalIssuer
 from complaints_shared.testing.suite import EXAMPLE_COMPLAINT
 
 CO, IO, SM = Role.COMPLAINTS_OFFICER, Role.INVESTIGATING_OFFICER, Role.SERVICE_MANAGER
@@ -218,6 +219,19 @@ async def test_staff_sign_in_on_the_issuers_page_and_use_the_token(
     with pytest.raises(PermissionError):
         issuer.sign_in("dee.officer", "wrong password")
     tokens = issuer.sign_in("dee.officer", password)
+    page = httpx.get(
+        f"{issuer.url}/authorize",
+        params={
+            "response_type": "code",
+            "client_id": "staff",
+            "redirect_uri": REDIRECT_URI,
+            "code_challenge": "x" * 43,
+            "code_challenge_method": "S256",
+        },
+    )
+    assert 'name="password"' in page.text
+    # A browser may post the form and follow the redirect to the client.
+    assert "form-action" not in page.headers["content-security-policy"]
     assert jwt.decode(tokens["id_token"], options={"verify_signature": False})["aud"] == "staff"
     async with running(settings, intake(settings)) as suite:
         case = await Case.log(suite, EXAMPLE_COMPLAINT)

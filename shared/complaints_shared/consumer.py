@@ -11,7 +11,8 @@ Messages are fetched in batches and applied in **one transaction per batch**, th
 acknowledged. If anything in a batch fails, the transaction is rolled back and each
 message of the batch is applied alone, in its own transaction, so that one bad
 message is retried with backoff, and at ``max_deliver`` parked on the dead-letter
-stream with its error, while the others go through. A message that cannot be read
+stream with its error (described without input values, :mod:`complaints_shared.redaction`),
+while the others go through. A message that cannot be read
 is parked at once. No transaction is open while publishing or acknowledging.
 
 A case's events that arrive early are held and applied, each in a savepoint, as
@@ -47,6 +48,7 @@ from complaints_shared.contracts.subjects import DEAD_LETTERS, StreamSpec, dead_
 from complaints_shared.db import Database
 from complaints_shared.inbox import Inbox
 from complaints_shared.outbox import Outbox
+from complaints_shared.redaction import describe
 from complaints_shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -243,7 +245,7 @@ class StreamConsumer:
         try:
             envelope = Envelope.from_wire(message.data)
         except (ValidationError, ValueError) as error:
-            raise Unreadable(f"unreadable event: {error}") from None
+            raise Unreadable(f"unreadable event: {describe(error)}") from None
         if envelope.sequence is not None and envelope.case_id is None:
             raise Unreadable(f"event {envelope.id} is numbered but names no case")
         found = self.handlers.get((envelope.type, envelope.schema_version))
@@ -252,7 +254,7 @@ class StreamConsumer:
         try:
             return Delivery(message, envelope, envelope.parse(found[0]))
         except (ValidationError, ValueError) as error:
-            raise Unreadable(f"unreadable {envelope.type} payload: {error}") from None
+            raise Unreadable(f"unreadable {envelope.type} payload: {describe(error)}") from None
 
     async def handle_alone(self, js: JetStreamContext, delivery: Delivery) -> None:
         """Apply one message in its own transaction: ack, retry with backoff, or park."""
@@ -265,7 +267,7 @@ class StreamConsumer:
             self._pending_parks.clear()
             with self._bound(delivery.envelope):
                 if deliveries >= self.settings.max_deliver:
-                    await self.park_message(js, message, f"{type(error).__name__}: {error}")
+                    await self.park_message(js, message, describe(error))
                     return
                 backoff = self.settings.retry_backoff
                 delay = backoff[min(deliveries, len(backoff)) - 1]
@@ -321,7 +323,7 @@ class StreamConsumer:
                     payload = envelope.parse(found[0]) if found else None
                     await self.dispatch(session, envelope, payload)
             except Exception as error:
-                reason = f"{type(error).__name__}: {error}"
+                reason = describe(error)
                 with self._bound(envelope):
                     log.warning("held event failed; will retry", exc_info=True)
                 await self.inbox.failed(session, self.name, case_id, last + 1, reason)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, event, make_url, text
+from sqlalchemy import URL, DateTime, MetaData, Table, TypeDecorator, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from complaints_shared.private_files import private_file
 
 
 class Database:
@@ -44,25 +46,23 @@ class Database:
             # No pre-ping: it costs a round trip per transaction. A connection the server
             # dropped fails its transaction, which is retried, and SQLAlchemy then
             # discards the pool's stale connections.
-            engine = create_async_engine(self.url, pool_size=5, max_overflow=5).execution_options(
+            engine = _engine(self.url, pool_size=5, max_overflow=5).execution_options(
                 schema_translate_map={None: schema}
             )
             reader = engine
         elif not self.url.database or self.url.database == ":memory:":
             # One connection holds the whole database (used to generate the API documents).
-            engine = reader = create_async_engine(self.url)
+            engine = reader = _engine(self.url)
             _immediate_sqlite_transactions(engine)
         else:
-            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(self.url.database))
             # One writer; waiting for it is an asyncio wait, not SQLite's busy loop.
-            engine = create_async_engine(
+            engine = _engine(
                 self.url, pool_size=1, max_overflow=0, pool_timeout=60, connect_args={"timeout": 60}
             )
             _sqlite_connection_settings(engine)
             _immediate_sqlite_transactions(engine)
-            reader = create_async_engine(
-                self.url, pool_size=4, max_overflow=0, connect_args={"timeout": 60}
-            )
+            reader = _engine(self.url, pool_size=4, max_overflow=0, connect_args={"timeout": 60})
             _sqlite_connection_settings(reader)
         self.engine: AsyncEngine = engine
         self.reader: AsyncEngine = reader
@@ -104,6 +104,15 @@ class Database:
         await self.engine.dispose()
         if self.reader is not self.engine:
             await self.reader.dispose()
+
+
+def _engine(url: URL, **options: Any) -> AsyncEngine:
+    """An engine that never puts a statement's parameters in an error's text.
+
+    They are a complaint's details (names, addresses, what happened), and an error's
+    text ends up in logs and on the dead-letter stream.
+    """
+    return create_async_engine(url, hide_parameters=True, **options)
 
 
 def platform_table(metadata: MetaData, name: str, *parts: Any) -> Table:

@@ -1,7 +1,7 @@
 """The HTTP answers every service shares when it cannot do what was asked.
 
 A 422 always has FastAPI's own shape, a list of ``{"loc", "msg", "type"}`` naming each
-bad field, whether the framework, a domain check or the bus's size limit found the
+bad field (never echoing what was sent, :func:`field_errors`), whether the framework, a domain check or the bus's size limit found the
 fault, so a client reads one shape (the one the OpenAPI document gives). A body over
 ``COMPLAINTS_MAX_REQUEST_BYTES`` is a 413 that says the limit; every other refusal (404,
 409) is ``{"detail": "<why>"}``, documented on its route with :func:`problem`.
@@ -9,10 +9,10 @@ fault, so a client reads one shape (the one the OpenAPI document gives). A body 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, status
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -48,8 +48,25 @@ def field_error(field: str, message: str, where: str = "body") -> HTTPException:
     )
 
 
-def _as_text(data: bytes) -> str:
-    return data.decode("utf-8", "replace")
+def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Each error's ``loc``, ``msg`` and ``type``, and nothing of what was sent.
+
+    Pydantic also gives the ``input`` (a 10 MB summary came back whole) and a ``ctx``
+    that may hold it; a request is a complaint, personal data that an error must not
+    copy into a browser's history, a proxy's log or a client's bug report. An invalid
+    email's message ends with the reason ``email-validator`` gave, which may quote the
+    address's domain or characters, so that reason is left off. A body that is not JSON
+    keeps the decoder's reason (``Expecting value``), which describes the syntax only.
+    """
+    safe = []
+    for error in errors:
+        message, context = error["msg"], error.get("ctx") or {}
+        if isinstance(context.get("reason"), str):
+            message = message.removesuffix(f": {context['reason']}")
+        if error["type"] == "json_invalid" and "error" in context:
+            message = f"{message}: {context['error']}"
+        safe.append({"loc": list(error["loc"]), "msg": message, "type": error["type"]})
+    return safe
 
 
 def install_error_handlers(app: FastAPI, max_request_bytes: int) -> None:
@@ -57,11 +74,13 @@ def install_error_handlers(app: FastAPI, max_request_bytes: int) -> None:
     limit as above."""
 
     async def request_invalid(_request: Request, error: Exception) -> JSONResponse:
-        # FastAPI's own handler, except that a body sent as something other than JSON
-        # (raw bytes, perhaps not UTF-8) is written back as text instead of failing.
+        # FastAPI's own handler, less what was sent (which also means a body that is not
+        # JSON, raw bytes perhaps not UTF-8, is never written back).
         assert isinstance(error, RequestValidationError)
-        detail = jsonable_encoder(error.errors(), custom_encoder={bytes: _as_text})
-        return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return JSONResponse(
+            {"detail": field_errors(error.errors())},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
 
     async def event_too_large(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, EventTooLarge)

@@ -12,9 +12,14 @@ import sys
 
 import structlog
 
+from complaints_shared.redaction import redacted_traceback
+
 
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     """Send structlog and stdlib logs (uvicorn, FastStream, SQLAlchemy) to stdout as one stream.
+
+    Every logged exception is rendered by :func:`~complaints_shared.redaction.redacted_traceback`,
+    so no complainant's details reach the log through an error's text.
 
     FastStream gives its loggers coloured stdout handlers of their own (and stops them
     propagating), so ours replaces theirs.
@@ -42,7 +47,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
+                structlog.processors.ExceptionRenderer(redacted_traceback),
                 renderer,
             ],
         )

@@ -8,9 +8,11 @@ Nested values are JSON, e.g. ``COMPLAINTS_DIRECTORATES='{"adults": {...}}'``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import limits
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from complaints_shared.calendar import DayInRange
 from complaints_shared.procedures import Procedure, configured_procedures
@@ -195,6 +197,39 @@ class Settings(BaseSettings):
         return years.get(
             f"{directorate}.{kind}", years.get(directorate, self.default_retention_years)
         )
+
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Origins (comma-separated, e.g. https://forms.council.example) whose pages "
+        "may call the API from a browser; none by default.",
+    )
+    public_rate_limit: str = Field(
+        default="30/minute",
+        description="Requests each client address may make to the routes anyone may call "
+        "(logging a complaint or compliment), in the `limits` notation, e.g. 20/minute or "
+        "100/hour; over it is a 429.",
+    )
+    hsts_seconds: int = Field(
+        default=0,
+        ge=0,
+        description="Send Strict-Transport-Security with this max-age; set it when the API is "
+        "served over TLS (0: not sent).",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return (
+            tuple(o.strip() for o in value.split(",") if o.strip())
+            if isinstance(value, str)
+            else value
+        )
+
+    @field_validator("public_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        limits.parse(value)  # a ValueError naming the notation if it is not one
+        return value
 
     def database_url_for(self, service: str) -> str:
         if self.database_url is None:

@@ -32,7 +32,7 @@ def _no_constant(name: str) -> Any:
 def _finite(text: str) -> float:
     number = float(text)
     if not math.isfinite(number):
-        raise ValueError(f"{text} is out of range")
+        raise ValueError("a number is out of range for a float")  # not echoed: it is input
     return number
 
 

@@ -49,7 +49,7 @@ def post(http: httpx.AsyncClient, body: bytes, content_type: str = "application/
     [
         (b'{"text": NaN}', "NaN is not a JSON number"),
         (b'{"text": "a", "amount": -Infinity}', "-Infinity is not a JSON number"),
-        (b'{"text": "a", "amount": 1e400}', "1e400 is out of range"),
+        (b'{"text": "a", "amount": 1e400}', "out of range"),
         (b'{"text": "\\udfff"}', "lone surrogate"),
         (b'{"text": "\\ud83d"}', "lone surrogate"),
         (b'{"text": "\xed\xbf\xbf"}', "not UTF-8"),
@@ -78,7 +78,7 @@ async def test_a_body_that_is_not_strict_json_is_a_422(
     assert answer.status_code == 422, answer.text
     [error] = answer.json()["detail"]
     assert error["type"] == "json_invalid" and error["loc"][0] == "body"
-    assert said in error["ctx"]["error"]
+    assert said in error["msg"]
 
 
 async def test_strict_json_still_takes_what_json_allows(http: httpx.AsyncClient) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from complaints_deadlines.models import CaseOfficer, EarlyAcknowledgement
+from complaints_deadlines.models import CaseOfficer, EarlyAcknowledgement, NoContactRoute
 from complaints_deadlines.scheduling import NoSuchDeadline, Scheduler
 from complaints_shared.calendar import add_months
 from complaints_shared.contracts.envelope import Envelope
@@ -29,6 +31,8 @@ from complaints_shared.contracts.events import (
 from complaints_shared.contracts.vocabulary import DeadlineKind, LetterKind, TriageDecision
 from complaints_shared.service import Service
 
+NO_CONTACT_ROUTE = "anonymous, with no email or postal address: no acknowledgement can be sent"
+
 
 def register_handlers(service: Service, scheduler: Scheduler) -> None:
     async def meet_early_acknowledgement(
@@ -41,9 +45,24 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
             )
             await session.delete(early)
 
+    async def no_acknowledgement_without_contact(
+        session: AsyncSession, envelope: Envelope, stage: int, on: date
+    ) -> None:
+        """Cancel the stage's acknowledgement if the complainant cannot be written to."""
+        unreachable = await session.get(NoContactRoute, envelope.case_id)
+        if unreachable is not None:
+            await scheduler.cancel_step(
+                session, envelope, stage, DeadlineKind.ACKNOWLEDGEMENT, on, unreachable.reason
+            )
+
     @service.on(CaseReceived)
     async def received(envelope: Envelope, case: CaseReceived, session: AsyncSession) -> None:
-        """Stage 1 starts the day the complaint arrived."""
+        """Stage 1 starts the day the complaint arrived.
+
+        An anonymous complaint with no email or postal address owes no acknowledgement
+        (letters sends none): it is cancelled at once, with the reason, rather than
+        counted as breached. A step counting from it keeps the date it was first given.
+        """
         warnings: tuple[str, ...] = ()
         if case.matter_arose_on and case.matter_arose_on < add_months(case.received_on, -12):
             warnings = (
@@ -62,6 +81,9 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
             with_timers=not case.imported,
             warnings=warnings,
         )
+        if not case.expects_letters and await session.get(NoContactRoute, envelope.case_id) is None:
+            session.add(NoContactRoute(case_id=envelope.case_id, reason=NO_CONTACT_ROUTE))
+        await no_acknowledgement_without_contact(session, envelope, 1, case.received_on)
         await meet_early_acknowledgement(session, envelope, 1)
 
     @service.on(CaseTriaged)
@@ -121,6 +143,9 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
         )
         await scheduler.schedule_stage(
             session, envelope, window.procedure, escalation.to_stage, escalation.requested_on
+        )
+        await no_acknowledgement_without_contact(
+            session, envelope, escalation.to_stage, escalation.requested_on
         )
         await meet_early_acknowledgement(session, envelope, escalation.to_stage)
 

@@ -135,3 +135,17 @@ class EarlyAcknowledgement(Base):
     case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     stage: Mapped[int] = mapped_column(primary_key=True, default=1)
     issued_on: Mapped[date] = mapped_column(Date)
+
+
+class NoContactRoute(Base):
+    """A case whose complainant cannot be written to: anonymous, with no email or address.
+
+    No acknowledgement letter can be sent, so each acknowledgement deadline of the case
+    (Stage 1 at receipt, a later stage's on escalation) is cancelled with ``reason``
+    rather than left to be breached.
+    """
+
+    __tablename__ = "no_contact_routes"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)

@@ -446,6 +446,14 @@ class Scheduler:
             if deadline.kind not in keep:
                 await self._cancel(session, cause, deadline, on, reason)
 
+    async def cancel_step(
+        self, session: AsyncSession, cause: Envelope, stage: int, kind: str, on: date, reason: str
+    ) -> None:
+        """Cancel one open step of the case (e.g. an acknowledgement nobody can be sent)."""
+        deadline = await self.find(session, cause.case_id, stage, kind)
+        if deadline is not None and deadline.status == "open":
+            await self._cancel(session, cause, deadline, on, reason)
+
     async def _cancel(
         self, session: AsyncSession, cause: Envelope, deadline: Deadline, on: date, reason: str
     ) -> None:

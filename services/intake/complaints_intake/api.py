@@ -33,13 +33,14 @@ from complaints_intake.schemas import (
 )
 from complaints_shared.audit import Access
 from complaints_shared.auth import Anyone, Principal, Role, public_caller, requires
-from complaints_shared.auth.routes import PUBLIC
+from complaints_shared.auth.routes import OPTIONAL_SIGN_IN
 from complaints_shared.calendar import MAX_HORIZON, WorkingDayCalendar, today_in_england
 from complaints_shared.case_access import CASE_ROLES, CaseAccess
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import ComplimentReceived
 from complaints_shared.contracts.vocabulary import DeadlineKind
 from complaints_shared.http_errors import field_error, problem
+from complaints_shared.http_security import PUBLIC, TOO_MANY_REQUESTS
 from complaints_shared.procedures import MAX_STAGES, Procedure, procedure
 from complaints_shared.service import Service
 
@@ -91,14 +92,16 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         status_code=status.HTTP_201_CREATED,
         response_model=ComplaintView,
         tags=["complaints"],
+        dependencies=[PUBLIC],
         responses={
             200: {
                 "model": ComplaintView,
                 "description": "An earlier request with this Idempotency-Key logged it",
             },
             409: problem("This Idempotency-Key was used for a different complaint"),
+            **TOO_MANY_REQUESTS,
         },
-        openapi_extra=PUBLIC,
+        openapi_extra=OPTIONAL_SIGN_IN,
     )
     async def log_complaint(
         request: Request,
@@ -241,7 +244,9 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         status_code=status.HTTP_201_CREATED,
         response_model=ComplimentView,
         tags=["compliments"],
-        openapi_extra=PUBLIC,
+        openapi_extra=OPTIONAL_SIGN_IN,
+        dependencies=[PUBLIC],
+        responses=TOO_MANY_REQUESTS,
     )
     async def log_compliment(
         request: Request,

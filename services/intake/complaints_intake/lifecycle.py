@@ -57,7 +57,12 @@ from complaints_shared.contracts.events import (
     ResolutionRecorded,
     SafeguardingReferred,
 )
-from complaints_shared.contracts.vocabulary import ClockStopReason, DeadlineKind, TriageDecision
+from complaints_shared.contracts.vocabulary import (
+    ClockStopReason,
+    DeadlineKind,
+    Relationship,
+    TriageDecision,
+)
 from complaints_shared.procedures import Procedure, Step
 
 RECEIVED, OPEN, PAUSED, RESPONDED, CLOSED, WITHDRAWN = (
@@ -465,6 +470,11 @@ def correct(case: Case, command: schemas.Correction, context: Context) -> EventP
     complainant = changes.get("complainant") or Complainant(**case.complainant)
     if complainant.name is None and not anonymous:
         raise InvalidField("complainant.name", "is required unless the complaint is anonymous")
+    if anonymous and complainant.name is not None:  # an anonymous case keeps no name
+        changes["complainant"] = schemas.without_name(complainant)
+    relationship = changes.get("relationship", case.relationship)
+    if anonymous and relationship == Relationship.CARE_RECIPIENT:
+        case.service_user = None  # they are the service user: their name goes too
     check_subjects(
         context.subjects,
         changes.get("primary_subject"),

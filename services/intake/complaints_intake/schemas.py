@@ -68,6 +68,11 @@ Received = Annotated[
 """A day something reached the council: the API and the import apply the same rule."""
 
 
+def without_name(complainant: Complainant) -> Complainant:
+    """The complainant as an anonymous complaint keeps them: how to reach them, no name."""
+    return complainant.model_copy(update={"name": None})
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -93,7 +98,13 @@ class NewComplaint(Strict):
     complainant: Complainant
     relationship: Relationship | None = None
     consent: Consent = Consent.NOT_NEEDED
-    anonymous: bool = False
+    anonymous: bool = Field(
+        default=False,
+        description="The complainant's identity is not kept: a name given is discarded (and "
+        "the service user's, where they complain for themselves). Contact details they chose "
+        "to give are kept so they can hear back; with no email or postal address, no letter "
+        "is sent and no acknowledgement is owed.",
+    )
     service_user: ServiceUser | None = None
     service_area: Label | None = None
     team: Label | None = None
@@ -131,6 +142,18 @@ class NewComplaint(Strict):
         missing = PydanticCustomError("missing", "is required unless the complaint is anonymous")
         errors.append(InitErrorDetails(type=missing, loc=("complainant", "name"), input=who))
         raise ValidationError.from_exception_data(cls.__name__, errors)
+
+    @model_validator(mode="after")
+    def _anonymous_keeps_no_name(self) -> NewComplaint:
+        """An anonymous complaint's name is never stored or published (see ``anonymous``).
+
+        Here rather than in the route, so the import keeps none either.
+        """
+        if self.anonymous:
+            self.complainant = without_name(self.complainant)
+            if self.service_user and self.relationship == Relationship.CARE_RECIPIENT:
+                self.service_user = self.service_user.model_copy(update={"name": None})
+        return self
 
 
 class Triage(Strict):

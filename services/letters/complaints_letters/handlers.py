@@ -2,7 +2,9 @@
 
 The acknowledgement needs the case (``case.received``) and its response date
 (``deadline.scheduled``), which arrive on different streams in either order; each
-handler records its part and tries to issue the letter.
+handler records its part and tries to issue the letter. An anonymous complaint that
+gave no email or postal address gets no letter at all; one that gave either gets its
+letters addressed without a name ("Dear Sir or Madam").
 """
 
 from __future__ import annotations
@@ -116,8 +118,10 @@ def register_handlers(service: Service, templates: Environment) -> None:
     ) -> None:
         if facts.reference is None or facts.response_due_on is None:
             return  # the other half has not arrived yet
-        if facts.imported:
-            return  # history from an old system: the complainant was written to back then
+        if facts.imported or not facts.writable:
+            # History from an old system (the complainant was written to back then), or an
+            # anonymous complaint that left no address: nobody to write to.
+            return
         await issue(
             envelope, session, facts, "acknowledgement.html.j2", acknowledgement_context(facts)
         )
@@ -132,6 +136,7 @@ def register_handlers(service: Service, templates: Environment) -> None:
         facts.received_on = case.received_on
         facts.complainant = case.complainant.model_dump(mode="json")
         facts.imported = case.imported
+        facts.writable = case.expects_letters
         await issue_acknowledgement(envelope, session, facts)
 
     @service.on(CaseAnonymised)
@@ -169,8 +174,9 @@ def register_handlers(service: Service, templates: Environment) -> None:
     ) -> None:
         """A stage whose procedure has an acknowledgement step gets its own letter."""
         facts = await _facts(session, envelope.case_id)
-        if facts.imported or facts.procedure is None:
-            return  # history, or (impossibly) an escalation before the case: nothing to say
+        if facts.imported or not facts.writable or facts.procedure is None:
+            # History, nobody to write to, or (impossibly) an escalation before the case.
+            return
         stage = procedure(facts.procedure, procedures).stage(escalation.to_stage)
         step = stage.step(DeadlineKind.RESPONSE)
         if stage.step(DeadlineKind.ACKNOWLEDGEMENT) is None or step is None:

@@ -29,6 +29,8 @@ class CaseFacts(Base):
     complainant: Mapped[dict | None] = mapped_column(JSON)
     response_due_on: Mapped[date | None] = mapped_column(Date)
     imported: Mapped[bool] = mapped_column(default=False)
+    writable: Mapped[bool] = mapped_column(default=True)
+    """False for an anonymous complaint with no email or postal address: nobody to write to."""
 
 
 class Letter(Base):

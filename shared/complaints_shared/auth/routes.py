@@ -82,7 +82,7 @@ async def _public_caller(request: Request, credentials: Credentials) -> Principa
 public_caller = Depends(_public_caller)
 """For the public routes: the principal if a token came (it must verify), else None."""
 
-PUBLIC = {"security": [{}]}
+OPTIONAL_SIGN_IN = {"security": [{}]}
 """``openapi_extra`` for a public route: besides a staff token (FastAPI lists it), none."""
 
 REFUSALS = {

@@ -65,6 +65,10 @@ class Complainant(BaseModel):
     preferred_contact: Literal["email", "telephone", "letter", "in_person"] | None = None
     accessibility_needs: Detail | None = None
 
+    def can_be_written_to(self) -> bool:
+        """Whether a letter can reach them: they gave an email or a postal address."""
+        return self.email is not None or self.address is not None
+
 
 class CaseReceived(EventPayload):
     """A complaint has been logged: the start of every procedure's clock."""
@@ -96,6 +100,15 @@ class CaseReceived(EventPayload):
         default=False,
         description="Replayed from an old system: history, so no letters are sent for it.",
     )
+
+    @property
+    def expects_letters(self) -> bool:
+        """Whether the council writes to the complainant (acknowledgements and the rest).
+
+        Always, unless the complaint is anonymous and gave neither an email nor a postal
+        address: then there is nobody to write to, and no acknowledgement is owed.
+        """
+        return not self.anonymous or self.complainant.can_be_written_to()
 
     @model_validator(mode="after")
     def _named_unless_anonymous(self) -> CaseReceived:

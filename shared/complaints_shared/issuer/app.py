@@ -23,6 +23,7 @@ from fastapi import FastAPI, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from complaints_shared.http_security import PUBLIC, PublicRateLimit
 from complaints_shared.issuer.store import Account, IssuerStore
 
 TOKEN_SECONDS = 3600
@@ -63,10 +64,20 @@ def _page(params: dict[str, str], error: str | None = None) -> str:
 <p><button type="submit">Sign in</button></p></form></main></body></html>"""
 
 
-def issuer_app(store: IssuerStore, issuer: str, audience: str) -> FastAPI:
-    """The issuer, to be served at ``issuer`` (its URL, as tokens' ``iss`` will say)."""
+SIGN_IN_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+"""The sign-in page loads nothing and runs nothing; unlike the API's policy it may post
+its form, and be redirected to the client that asked."""
+
+
+def issuer_app(store: IssuerStore, issuer: str, audience: str, rate_limit: str) -> FastAPI:
+    """The issuer, to be served at ``issuer`` (its URL, as tokens' ``iss`` will say).
+
+    Signing in and asking for tokens are limited to ``rate_limit`` per client address
+    (guessing passwords and secrets is slow)."""
     issuer = issuer.rstrip("/")
     app = FastAPI(title="Complaints local OpenID Connect issuer", openapi_url=None)
+    app.state.public_rate_limit = PublicRateLimit(rate_limit)
+    page_headers = {"Content-Security-Policy": SIGN_IN_POLICY}
     grants: dict[str, _Grant] = {}
     basic = HTTPBasic(auto_error=False)
 
@@ -153,12 +164,12 @@ def issuer_app(store: IssuerStore, issuer: str, audience: str) -> FastAPI:
     )
 
     @app.get("/authorize", response_class=HTMLResponse)
-    async def sign_in_page(request: Request) -> str:
+    async def sign_in_page(request: Request) -> HTMLResponse:
         params = {k: v for k, v in request.query_params.items() if k in sign_in_fields}
         _client_for_code(params)
-        return _page(params)
+        return HTMLResponse(_page(params), headers=page_headers)
 
-    @app.post("/authorize", response_model=None)
+    @app.post("/authorize", response_model=None, dependencies=[PUBLIC])
     async def sign_in(
         request: Request,
         username: Annotated[str, Form(max_length=200)],
@@ -172,6 +183,7 @@ def issuer_app(store: IssuerStore, issuer: str, audience: str) -> FastAPI:
             return HTMLResponse(
                 _page(params, "The username or password is not right"),
                 status_code=status.HTTP_401_UNAUTHORIZED,
+                headers=page_headers,
             )
         code = secrets.token_urlsafe(24)
         grants[code] = _Grant(
@@ -189,7 +201,7 @@ def issuer_app(store: IssuerStore, issuer: str, audience: str) -> FastAPI:
             status_code=status.HTTP_303_SEE_OTHER,
         )
 
-    @app.post("/token", response_model=None)
+    @app.post("/token", response_model=None, dependencies=[PUBLIC])
     async def token(request: Request) -> dict | JSONResponse:
         form = {k: str(v) for k, v in (await request.form()).items()}
         credentials: HTTPBasicCredentials | None = await basic(request)

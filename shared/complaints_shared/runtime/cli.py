@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from complaints_shared.plugins import (
     published_documents,
     service_factories,
 )
+from complaints_shared.private_files import OWNER_ONLY_UMASK, private_dir
 from complaints_shared.runtime.host import Host
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.runtime.specs import export_api_documents
@@ -42,7 +44,11 @@ def _embedded_issuer(settings: Settings) -> tuple[Settings, ASGIApp, str | None]
     store = store_in(settings.data_dir)
     password = first_administrator(store)
     settings = settings.model_copy(update={"oidc_issuer": url})
-    return settings, issuer_app(store, url, settings.oidc_audience), password
+    return (
+        settings,
+        issuer_app(store, url, settings.oidc_audience, settings.public_rate_limit),
+        password,
+    )
 
 
 def up(args: argparse.Namespace) -> int:
@@ -57,7 +63,8 @@ def up(args: argparse.Namespace) -> int:
         updates["http_host"] = args.host
     settings = settings.model_copy(update=updates)
     configure_logging(settings.log_level, settings.log_format)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.umask(OWNER_ONLY_UMASK)  # what SQLite and nats-server create holds complaints
+    private_dir(settings.data_dir)
     nats = None
     if settings.nats_url is None:
         nats = NatsServer(settings.data_dir / "nats").start()
@@ -95,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     """One service, configured from the environment, as in a container."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
+    os.umask(OWNER_ONLY_UMASK)  # an SQLite database_url's files hold complaints
     if not settings.nats_url:
         print("complaints run: set COMPLAINTS_NATS_URL (e.g. nats://nats:4222)", file=sys.stderr)
         return 2

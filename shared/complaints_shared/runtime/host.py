@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from complaints_shared.auth.tokens import TokenVerifier
 from complaints_shared.bus import ensure_streams, make_broker
 from complaints_shared.http_errors import BODY_TOO_LARGE, install_error_handlers
+from complaints_shared.http_security import SecureFastAPI, install_http_security
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 
@@ -41,7 +42,7 @@ class Host:
         self.broker = make_broker(settings)
         self.started = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None
-        self.app = FastAPI(
+        self.app = SecureFastAPI(
             title=f"Complaints ({', '.join(s.name for s in services)})",
             version="0.1.0",
             lifespan=self._lifespan,
@@ -54,6 +55,7 @@ class Host:
         for path, app in (mounts or {}).items():
             self.app.mount(path, app)
         install_error_handlers(self.app, settings.max_request_bytes)
+        install_http_security(self.app, settings)
         for service in services:
             self.app.include_router(service.http)
         self.app.add_api_route("/health/live", self.live, methods=["GET"], tags=["health"])

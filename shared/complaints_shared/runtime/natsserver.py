@@ -18,6 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from complaints_shared.private_files import private_dir, private_file
+
 
 def nats_server_binary() -> str:
     """The nats-server installed beside this Python (the venv), else on PATH."""
@@ -60,13 +62,13 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> Self:
-        self.store_dir.mkdir(parents=True, exist_ok=True)
-        config = self.store_dir / "nats-server.conf"
+        private_dir(self.store_dir)  # the streams hold complaints
+        config = private_file(self.store_dir / "nats-server.conf")
         config.write_text(
             f"listen: 127.0.0.1:{self.port}\n"
             f'jetstream {{ store_dir: "{self.store_dir / "jetstream"}", sync_interval: always }}\n'
         )
-        log = (self.store_dir / "nats-server.log").open("ab")
+        log = private_file(self.store_dir / "nats-server.log").open("ab")
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(config)],
             stdout=log,

@@ -27,6 +27,7 @@ from sqlalchemy import make_url
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.settings import Settings
 from complaints_shared.testing.issuer import AUDIENCE, LocalIssuer
+from complaints_shared.testing.suite import TESTS_RATE_LIMIT
 
 DEFAULT_POSTGRES = "postgresql://127.0.0.1:5432/postgres"
 
@@ -181,4 +182,5 @@ def settings(
         max_deliver=3,
         oidc_issuer=issuer.url,
         oidc_audience=AUDIENCE,
+        public_rate_limit=TESTS_RATE_LIMIT,
     )

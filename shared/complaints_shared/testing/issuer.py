@@ -23,6 +23,7 @@ from complaints_shared.auth.principal import Role
 from complaints_shared.issuer.app import issuer_app
 from complaints_shared.issuer.store import Account, IssuerStore
 from complaints_shared.runtime.natsserver import free_port
+from complaints_shared.testing.suite import TESTS_RATE_LIMIT
 
 AUDIENCE = "complaints"
 STAFF = "staff"
@@ -46,7 +47,7 @@ class LocalIssuer:
         self._tokens: dict[str, tuple[str, float]] = {}
         self._server = uvicorn.Server(
             uvicorn.Config(
-                issuer_app(self.store, self.url, AUDIENCE),
+                issuer_app(self.store, self.url, AUDIENCE, TESTS_RATE_LIMIT),
                 host="127.0.0.1",
                 port=self.port,
                 log_config=None,

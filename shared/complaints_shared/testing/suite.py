@@ -34,6 +34,11 @@ EXAMPLE_COMPLAINT = {
 """A complaint as a client posts it to ``/api/v1/complaints``."""
 
 
+TESTS_RATE_LIMIT = "100000/minute"
+"""``COMPLAINTS_PUBLIC_RATE_LIMIT`` for tests, which log complaints far faster than any
+public client may (the limit itself is tested with its own setting)."""
+
+
 def _processes_using(path: Path) -> list[int]:
     """Pids whose command line mentions ``path`` (Linux /proc)."""
     found = []
@@ -54,7 +59,13 @@ class SuiteProcess:
         self.data_dir = data_dir
         # Embedded defaults unless the test says otherwise: a bundled NATS, SQLite files.
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTS_")}
-        self.env = {**inherited, "COMPLAINTS_LOG_LEVEL": "INFO", **(env or {})}
+        # Tests and benchmarks log complaints far faster than any public client may.
+        self.env = {
+            **inherited,
+            "COMPLAINTS_LOG_LEVEL": "INFO",
+            "COMPLAINTS_PUBLIC_RATE_LIMIT": TESTS_RATE_LIMIT,
+            **(env or {}),
+        }
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
