@@ -219,16 +219,17 @@ async def test_staff_sign_in_on_the_issuers_page_and_use_the_token(
     with pytest.raises(PermissionError):
         issuer.sign_in("dee.officer", "wrong password")
     tokens = issuer.sign_in("dee.officer", password)
-    page = httpx.get(
-        f"{issuer.url}/authorize",
-        params={
-            "response_type": "code",
-            "client_id": "staff",
-            "redirect_uri": REDIRECT_URI,
-            "code_challenge": "x" * 43,
-            "code_challenge_method": "S256",
-        },
-    )
+    async with httpx.AsyncClient() as browser:
+        page = await browser.get(
+            f"{issuer.url}/authorize",
+            params={
+                "response_type": "code",
+                "client_id": "staff",
+                "redirect_uri": REDIRECT_URI,
+                "code_challenge": "x" * 43,
+                "code_challenge_method": "S256",
+            },
+        )
     assert 'name="password"' in page.text
     # A browser may post the form and follow the redirect to the client.
     assert "form-action" not in page.headers["content-security-policy"]
