@@ -62,7 +62,12 @@ def test_the_ingress_sends_each_prefix_to_its_service() -> None:
     for service in ("intake", "deadlines", "letters", "learning", "reporting"):
         assert routes[f"/api/v1/audit/{service}"] == service  # each service's own trail
     openapi_prefixes = {
-        "/" + "/".join(path.split("/")[1 : 5 if path.startswith("/api/v1/audit/") else 4])
+        "/"
+        + "/".join(
+            path.split("/")[
+                1 : 5 if path.startswith(("/api/v1/audit/", "/api/v1/subject-access/")) else 4
+            ]
+        )
         for path in json.loads((ROOT / "docs/api/openapi.json").read_text())["paths"]
         if path.startswith("/api/")
     }

@@ -66,6 +66,11 @@ ROUTES: dict[tuple[str, str], set[Role] | None] = {
     ("POST", "/api/v1/complaints/{case_id}/restriction"): {CO},
     ("POST", "/api/v1/complaints/{case_id}/legal-hold"): {CO},
     ("POST", "/api/v1/retention/run"): {AD},
+    ("GET", "/api/v1/subject-access/intake/cases"): {AD},
+    **{
+        ("GET", f"/api/v1/subject-access/{service}"): {AD}
+        for service in ("intake", "deadlines", "letters", "learning")
+    },
     ("GET", "/api/v1/compliments"): {CO, SM},
     ("GET", "/api/v1/subjects"): ANYONE,
     ("GET", "/api/v1/deadlines"): CASES,

@@ -69,6 +69,11 @@ def published_documents() -> dict[str, dict]:
     return documents
 
 
+def service_names() -> list[str]:
+    """The installed services' names, without importing them."""
+    return sorted(entry.name for entry in entry_points(group=SERVICES_GROUP))
+
+
 def service_factories(names: list[str] | None = None) -> dict[str, ServiceFactory]:
     """The installed service factories by name; ``names`` picks some, failing on unknown ones."""
     found = {entry.name: entry for entry in entry_points(group=SERVICES_GROUP)}

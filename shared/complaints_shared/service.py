@@ -18,6 +18,7 @@ from fastapi import APIRouter
 from nats.js.client import JetStreamContext
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from complaints_shared.audit import AuditTrail
 from complaints_shared.auth.routes import REFUSALS
@@ -32,6 +33,7 @@ from complaints_shared.inbox import Inbox
 from complaints_shared.outbox import Outbox, Outgoing, Published
 from complaints_shared.settings import Settings
 from complaints_shared.strict_input import StrictRoute
+from complaints_shared.subject_access import export_routes
 
 log = structlog.get_logger(__name__)
 
@@ -95,6 +97,11 @@ class Service:
         if not decides:
             self.case_access.follow(self)
         return self.case_access
+
+    def exports(self, *case_columns: InstrumentedAttribute) -> None:
+        """Offer the rows of each column's table whose value is one of a person's cases
+        to the subject access export (``complaints_shared.subject_access``)."""
+        self.http.include_router(export_routes(self.name, self.db, self.audit, case_columns))
 
     def publishes(self, *models: type[EventPayload]) -> None:
         """Declare the events this service publishes (its send operations in AsyncAPI).

@@ -116,6 +116,7 @@ Administrator = Annotated[Principal, requires(Role.ADMINISTRATOR)]
 def register_api(service: Service, scheduler: Scheduler) -> None:
     router = service.http
     access = service.holds_cases()
+    service.exports(Deadline.case_id, CaseOfficer.case_id)
 
     @router.get("/api/v1/deadlines", response_model=list[DeadlineView], tags=["deadlines"])
     async def case_deadlines(

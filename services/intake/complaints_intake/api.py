@@ -11,18 +11,26 @@ audit trail.
 
 import hashlib
 import uuid
+from datetime import date
 from typing import Annotated
 
 import structlog
 from fastapi import Header, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake import lifecycle
-from complaints_intake.models import Case, CaseDeadline, Compliment, HistoryEntry, IdempotencyKey
+from complaints_intake.models import (
+    Case,
+    CaseDeadline,
+    Compliment,
+    Equalities,
+    HistoryEntry,
+    IdempotencyKey,
+)
 from complaints_intake.recording import check_directorate, log_case, record
 from complaints_intake.schemas import (
     ComplaintView,
@@ -66,6 +74,17 @@ async def _case(
 
 
 Reader = Annotated[Principal, requires(*CASE_ROLES)]
+
+
+class PersonsCase(BaseModel):
+    """One of a person's cases, as a subject access request finds it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    reference: str
+    directorate: str
+    received_on: date
 
 
 def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
@@ -234,6 +253,43 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         if directorate not in service.settings.directorates:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no directorate {directorate!r}")
         return list(service.settings.subjects.get(directorate, ()))
+
+    service.exports(Case.id, HistoryEntry.case_id, Equalities.case_id)
+
+    @router.get(
+        "/api/v1/subject-access/intake/cases",
+        response_model=list[PersonsCase],
+        tags=["subject access"],
+    )
+    async def persons_cases(
+        request: Request,
+        who: Annotated[Principal, requires(Role.ADMINISTRATOR)],
+        email: Annotated[str | None, Query(max_length=320)] = None,
+        name: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> list[Case]:
+        """The cases a person is the complainant or service user of (by email, or by
+        name in any case), for a subject access request."""
+        if not (email or name):
+            raise field_error("email", "give email or name", where="query")
+        wanted_email, wanted_name = (email or "").casefold(), (name or "").casefold()
+
+        def about(case: Case) -> bool:
+            complainant = case.complainant or {}
+            names = {
+                str(complainant.get("name") or "").casefold(),
+                (case.service_user or "").casefold(),
+            }
+            return bool(
+                (wanted_email and str(complainant.get("email") or "").casefold() == wanted_email)
+                or (wanted_name and wanted_name in names)
+            )
+
+        async with service.db.transaction() as session:
+            cases = [case for case in await session.scalars(select(Case)) if about(case)]
+            await audit.record(
+                session, request, who, Access.READ, "persons_cases", [c.id for c in cases]
+            )
+        return cases
 
     procedures = service.settings.configured_procedures()
     for action in lifecycle.ACTIONS.values():

@@ -36,6 +36,7 @@ class LearningActionView(BaseModel):
 def create(settings: Settings) -> Service:
     service = Service("learning", Base.metadata, settings)
     access = service.holds_cases()
+    service.exports(LearningAction.case_id)
 
     @service.on(CaseResponded)
     async def record(envelope: Envelope, response: CaseResponded, session: AsyncSession) -> None:

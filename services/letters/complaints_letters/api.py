@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
-from complaints_letters.models import Letter
+from complaints_letters.models import CaseFacts, Letter
 from complaints_shared.audit import Access
 from complaints_shared.auth import Principal, requires
 from complaints_shared.case_access import CASE_ROLES
@@ -36,6 +36,7 @@ Reader = Annotated[Principal, requires(*CASE_ROLES)]
 def register_api(service: Service) -> None:
     router = service.http
     access = service.holds_cases()
+    service.exports(Letter.case_id, CaseFacts.case_id)
 
     @router.get("/api/v1/letters", response_model=list[LetterView], tags=["letters"])
     async def list_letters(request: Request, who: Reader, case_id: uuid.UUID) -> list[Letter]:

@@ -23,12 +23,14 @@ from complaints_shared.plugins import (
     installed_plugins,
     published_documents,
     service_factories,
+    service_names,
 )
 from complaints_shared.private_files import OWNER_ONLY_UMASK, private_dir
 from complaints_shared.runtime.host import Host
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.runtime.specs import export_api_documents
 from complaints_shared.settings import Settings
+from complaints_shared.subject_access import add_command as add_subject_access
 
 
 def _host(settings: Settings, names: list[str] | None, **mounts: ASGIApp) -> Host:
@@ -179,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_schemas.set_defaults(func=schemas)
 
     add_commands(subcommands)
+    add_subject_access(subcommands, service_names())
 
     for name, command in commands().items():  # contributed by installed services
         p_plugin = subcommands.add_parser(name, help=command.help)
