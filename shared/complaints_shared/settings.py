@@ -8,8 +8,9 @@ Nested values are JSON, e.g. ``COMPLAINTS_DIRECTORATES='{"adults": {...}}'``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from complaints_shared.calendar import DayInRange
@@ -17,6 +18,16 @@ from complaints_shared.procedures import Procedure, configured_procedures
 from complaints_shared.taxonomy import DEFAULT_SUBJECTS
 
 SLUG = r"^[a-z0-9_-]+$"
+
+
+class NatsCredentials(NamedTuple):
+    """A NATS user and its password: one per service (``runtime/nats_permissions.py``)."""
+
+    user: str
+    password: str
+
+    def __repr__(self) -> str:  # never the password, in a log or a traceback
+        return f"NatsCredentials(user={self.user!r})"
 
 
 class DirectorateConfig(BaseModel):
@@ -83,6 +94,13 @@ class Settings(BaseSettings):
     nats_url: str | None = Field(
         default=None, description="nats://host:port; unset under `up` starts a bundled server."
     )
+    nats_user: str | None = Field(
+        default=None,
+        description="The NATS user a service connects as (`complaints run`); each service has "
+        "its own, with only the permissions it needs. Unset: no user (an open server); "
+        "`complaints up` makes one per service for its bundled server.",
+    )
+    nats_password: SecretStr | None = Field(default=None, description="That user's password.")
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy async URL; `{service}` is replaced by the service name. "
@@ -137,6 +155,13 @@ class Settings(BaseSettings):
         ge=1024,
         description="The largest HTTP request body accepted; a larger one gets a 413.",
     )
+
+    def nats_credentials(self) -> NatsCredentials | None:
+        """Who this process connects to NATS as, if the environment says."""
+        if self.nats_user is None:
+            return None
+        password = self.nats_password.get_secret_value() if self.nats_password else ""
+        return NatsCredentials(self.nats_user, password)
 
     def database_url_for(self, service: str) -> str:
         if self.database_url is None:

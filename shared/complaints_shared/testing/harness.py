@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -27,7 +27,7 @@ from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.subjects import DEAD_LETTERS, STREAMS, stream_for
 from complaints_shared.runtime.host import Host
 from complaints_shared.service import Service
-from complaints_shared.settings import Settings
+from complaints_shared.settings import NatsCredentials, Settings
 
 T = TypeVar("T")
 
@@ -130,12 +130,20 @@ class Running:
 
 
 @asynccontextmanager
-async def running(settings: Settings, *services: Service) -> AsyncIterator[Running]:
-    host = Host(settings, list(services))
+async def running(
+    settings: Settings,
+    *services: Service,
+    credentials: Mapping[str, NatsCredentials] | None = None,
+    observer: NatsCredentials | None = None,
+) -> AsyncIterator[Running]:
+    """Host ``services``; on a server that asks who connects, each service connects as
+    ``credentials`` says and the test's own connection as ``observer`` (``admin``)."""
+    host = Host(settings, list(services), credentials)
     host.start()
     try:
         await asyncio.wait_for(host.started.wait(), 30)
-        nc = await nats.connect(settings.nats_url)
+        login = {} if observer is None else {"user": observer.user, "password": observer.password}
+        nc = await nats.connect(settings.nats_url, **login)
         try:
             transport = httpx.ASGITransport(app=host.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
