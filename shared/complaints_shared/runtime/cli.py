@@ -76,9 +76,11 @@ def up(args: argparse.Namespace) -> int:
         nats.start()
     try:
         host = Host(settings, services, credentials)
+        users = f", its users' passwords in {nats.store_dir / PASSWORDS_FILE}" if nats else ""
         print(
             f"Complaints suite on http://{settings.http_host}:{settings.http_port} "
-            f"(NATS {settings.nats_url}, data in {settings.data_dir.resolve()}); Ctrl-C stops it",
+            f"(NATS {settings.nats_url}{users}, data in {settings.data_dir.resolve()}); "
+            "Ctrl-C stops it",
             file=sys.stderr,
             flush=True,
         )
