@@ -172,6 +172,7 @@ def export_deployment_config(root: Path, organisation: str, check: bool = False)
     if path.exists() and path.read_text() == text:
         return []
     if not check:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return [str(path)]
 
