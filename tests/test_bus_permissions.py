@@ -8,6 +8,8 @@ up`` and the production configuration are.
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import stat
 import uuid
 from collections.abc import AsyncIterator
@@ -23,6 +25,7 @@ from complaints_shared.contracts.subjects import DEADLINES
 from complaints_shared.plugins import service_factories
 from complaints_shared.runtime.nats_permissions import (
     ADMIN,
+    PASSWORDS_FILE,
     authorization,
     bus_users,
     password_environment,
@@ -33,6 +36,7 @@ from complaints_shared.service import Service
 from complaints_shared.settings import NatsCredentials, Settings
 from complaints_shared.testing.cases import Case
 from complaints_shared.testing.harness import Running, eventually, running
+from complaints_shared.testing.suite import SuiteProcess
 
 COMPLAINT = {
     "directorate": "adults",
@@ -177,3 +181,28 @@ def test_passwords_are_made_once_and_kept_for_the_owner_only(tmp_path: Path) -> 
     assert {k: again[k] for k in first} == first
     assert len(again["letters"]) >= 32
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.e2e
+async def test_complaints_up_admits_only_its_users(tmp_path: Path) -> None:
+    suite = SuiteProcess(tmp_path / "data").start()
+    try:
+        store = tmp_path / "data" / "nats"
+        known = json.loads((store / PASSWORDS_FILE).read_text())
+        assert stat.S_IMODE((store / PASSWORDS_FILE).stat().st_mode) == 0o600
+        assert sorted(known) == sorted([*service_factories(), ADMIN])
+        config = (store / "nats-server.conf").read_text()
+        assert not any(password in config for password in known.values())
+        [address] = re.findall(r"^listen: (\S+)$", config, re.MULTILINE)
+        url = f"nats://{address}"
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats.connect(url, allow_reconnect=False, connect_timeout=2)
+        intake, said = await connect_as(url, "intake", known["intake"])
+        try:
+            await intake.publish("complaints.demo.adults.deadline.met.v1", b"{}")
+            await intake.flush()
+            await eventually(lambda: _said(said, "deadline.met"))
+        finally:
+            await intake.close()
+    finally:
+        suite.kill()
