@@ -25,9 +25,12 @@ from complaints_shared.contracts.subjects import DEADLINES
 from complaints_shared.plugins import service_factories
 from complaints_shared.runtime.nats_permissions import (
     ADMIN,
+    PASSWORD_PATTERN,
     PASSWORDS_FILE,
+    BusUser,
     authorization,
     bus_users,
+    new_password,
     password_environment,
     passwords,
 )
@@ -179,8 +182,30 @@ def test_passwords_are_made_once_and_kept_for_the_owner_only(tmp_path: Path) -> 
     assert first["intake"] != first[ADMIN]
     again = passwords(path, ["intake", ADMIN, "letters"])  # a newly installed service
     assert {k: again[k] for k in first} == first
-    assert len(again["letters"]) >= 32
+    assert len(again["letters"]) == 40
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_passwords_are_ones_the_server_reads_from_its_environment_as_they_are(
+    tmp_path: Path,
+) -> None:
+    """nats-server parses a variable's value as configuration: "5a..." is a bad number
+    and "a-B" stops at the dash. Made passwords never look like that (a thousand of
+    them, so a pattern that only sometimes breaks shows up); one that does is refused
+    by name, before the server would fail to start."""
+    assert all(PASSWORD_PATTERN.fullmatch(new_password()) for _ in range(1000))
+    with pytest.raises(ValueError, match="'intake'"):
+        password_environment({"intake": "5abc"})
+    with pytest.raises(ValueError, match="'letters'"):
+        password_environment({"letters": "abc-Def"})
+    users = [BusUser(ADMIN, None, None)]
+    password = "e10" + new_password()  # looks like a number's exponent; is not one
+    with NatsServer(
+        tmp_path / "nats",
+        authorization=authorization(users),
+        environment=password_environment({ADMIN: password}),
+    ) as server:
+        assert server.process is not None and server.process.poll() is None
 
 
 @pytest.mark.e2e

@@ -30,7 +30,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,9 @@ DEPLOYMENT_CONFIG = Path("deploy/nats/nats-server.conf")
 """The production configuration, from the repository's root."""
 DEPLOYMENT_ORGANISATION = "demo"
 """The organisation it is written for: ``deploy/kustomize/base``'s ``COMPLAINTS_ORGANISATION``."""
+PASSWORD_CHARACTERS = string.ascii_letters + string.digits
+PASSWORD_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+"""What a password read through the server's environment may be (:func:`new_password`)."""
 PASSWORDS_FILE = "passwords.json"
 """Where ``complaints up`` keeps its bundled server's passwords, in that server's folder."""
 
@@ -187,7 +192,7 @@ def passwords(path: Path, users: Iterable[str]) -> dict[str, str]:
     wanted = list(users)
     missing = [user for user in wanted if user not in known]
     if missing:
-        known |= {user: secrets.token_urlsafe(32) for user in missing}
+        known |= {user: new_password() for user in missing}
         path.parent.mkdir(parents=True, exist_ok=True)
         written = path.with_name(path.name + ".new")
         descriptor = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -198,6 +203,26 @@ def passwords(path: Path, users: Iterable[str]) -> dict[str, str]:
     return {user: known[user] for user in wanted}
 
 
+def new_password() -> str:
+    """40 random letters and digits (over 230 bits), the first a letter.
+
+    nats-server reads a ``$VARIABLE``'s value as configuration, not as text: a value
+    starting with a digit is taken for a number, and punctuation ends it early.
+    """
+    return secrets.choice(string.ascii_letters) + "".join(
+        secrets.choice(PASSWORD_CHARACTERS) for _ in range(39)
+    )
+
+
 def password_environment(by_user: Mapping[str, str]) -> dict[str, str]:
-    """The server's environment for :func:`authorization`: each user's password variable."""
+    """The server's environment for :func:`authorization`: each user's password variable.
+
+    Refuses a password the server would misread (see :func:`new_password`), naming the
+    user, rather than let the server fail to start on it.
+    """
+    for user, password in by_user.items():
+        if not PASSWORD_PATTERN.fullmatch(password):
+            raise ValueError(
+                f"the NATS password of {user!r} must be letters and digits, the first a letter"
+            )
     return {password_variable(user): password for user, password in by_user.items()}
