@@ -8,11 +8,21 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
-from complaints_shared.runtime.natsserver import free_port
+from complaints_shared.plugins import service_factories
+from complaints_shared.runtime.nats_permissions import (
+    authorization,
+    bus_users,
+    password_environment,
+    passwords,
+)
+from complaints_shared.runtime.natsserver import NatsServer, free_port
+from complaints_shared.settings import Settings
 
 COMPLAINTS = str(Path(sys.executable).parent / "complaints")
 SERVICES = {"intake", "deadlines", "letters", "learning", "reporting"}
@@ -68,12 +78,28 @@ def test_run_needs_its_servers_named() -> None:
     assert "letters" in unknown.stderr
 
 
+@pytest.fixture
+def nats_for_letters(tmp_path: Path) -> Iterator[tuple[NatsServer, str]]:
+    """A server admitting only letters' user (as generated), and that user's password."""
+    settings = Settings(organisation="runtest", database_url="sqlite+aiosqlite:///:memory:")
+    users = bus_users([create(settings) for create in service_factories(["letters"]).values()])
+    known = passwords(tmp_path / "passwords.json", [user.name for user in users])
+    environment = password_environment(known)
+    with NatsServer(
+        tmp_path / "nats", authorization=authorization(users), environment=environment
+    ) as server:
+        yield server, known["letters"]
+
+
 def test_run_serves_one_service_configured_from_the_environment(
-    nats_server, issuer, tmp_path: Path
+    nats_for_letters: tuple[NatsServer, str], issuer, tmp_path: Path
 ) -> None:
+    nats_server, password = nats_for_letters
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLAINTS_")} | {
         "COMPLAINTS_NATS_URL": nats_server.url,
+        "COMPLAINTS_NATS_USER": "letters",
+        "COMPLAINTS_NATS_PASSWORD": password,
         "COMPLAINTS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/{{service}}.db",
         "COMPLAINTS_HTTP_PORT": str(port),
         "COMPLAINTS_ORGANISATION": "runtest",
@@ -107,10 +133,19 @@ def test_run_serves_one_service_configured_from_the_environment(
     assert '"services stopped"' in output
 
 
+def test_nats_config_is_for_the_organisation_named() -> None:
+    result = complaints("nats-config", "--organisation", "acme")
+    assert result.returncode == 0, result.stderr
+    assert '"complaints.acme.*.case.received.v1"' in result.stdout
+    assert '"$JS.ACK.COMPLAINTS_CASES.acme-letters-cases.>"' in result.stdout
+    assert "demo" not in result.stdout
+
+
 def test_schema_check_names_what_is_out_of_date(tmp_path: Path) -> None:
     result = complaints("schemas", "--check", "--root", str(tmp_path))
     assert result.returncode == 1
     assert "case.received.v1.json" in result.stderr and "openapi.json" in result.stderr
+    assert "nats-server.conf" in result.stderr
     assert not (tmp_path / "docs").exists()  # --check writes nothing
 
 

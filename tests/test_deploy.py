@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import yaml
+
+from complaints_shared.runtime.nats_permissions import (
+    ADMIN,
+    DEPLOYMENT_CONFIG,
+    DEPLOYMENT_ORGANISATION,
+    password_variable,
+    secret_name,
+)
+from complaints_shared.runtime.natsserver import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "deploy" / "kustomize" / "base"
@@ -84,3 +96,51 @@ def test_the_image_runs_the_named_service_and_nats_fsyncs() -> None:
     )
     literals = overlay["configMapGenerator"][0]["literals"]
     assert "COMPLAINTS_SCOPE=childrens" in literals
+
+
+def test_each_service_connects_to_nats_as_its_own_user() -> None:
+    for name, deployment in of_kind("Deployment").items():
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        env = {item["name"]: item for item in container["env"]}
+        assert env["COMPLAINTS_NATS_USER"]["value"] == name
+        secret = env["COMPLAINTS_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert secret == {"name": secret_name(name), "key": "password"}
+
+
+def test_nats_admits_each_user_with_the_password_from_its_secret() -> None:
+    """The generated configuration is valid, and the StatefulSet gives it every password
+    it reads, each from the Secret the user's service reads."""
+    config = ROOT / DEPLOYMENT_CONFIG
+    users = re.findall(r'^\s*user: "([^"]+)"$', config.read_text(), re.MULTILINE)
+    assert sorted(users) == sorted([*SERVICES, ADMIN])
+    [container] = of_kind("StatefulSet")["nats"]["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item["valueFrom"]["secretKeyRef"] for item in container["env"]}
+    assert env == {
+        password_variable(user): {"name": secret_name(user), "key": "password"} for user in users
+    }
+    checked = subprocess.run(
+        [nats_server_binary(), "-t", "-c", str(config)],
+        env={**os.environ, **{variable: "not-the-password" for variable in env}},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_nats_permissions_are_for_the_deployed_organisation_and_scopes() -> None:
+    """Consumer names carry the organisation and scope, so the configuration must be
+    generated for the organisation the base deploys and cover each overlay's scope."""
+    base = yaml.safe_load((BASE / "kustomization.yaml").read_text())
+    [config_map] = [g for g in base["configMapGenerator"] if g["name"] == "complaints-config"]
+    assert f"COMPLAINTS_ORGANISATION={DEPLOYMENT_ORGANISATION}" in config_map["literals"]
+    config = (ROOT / DEPLOYMENT_CONFIG).read_text()
+    for overlay in (ROOT / "deploy/kustomize/overlays").glob("*/kustomization.yaml"):
+        literals = yaml.safe_load(overlay.read_text())["configMapGenerator"][0]["literals"]
+        [scope] = [
+            item.split("=", 1)[1] for item in literals if item.startswith("COMPLAINTS_SCOPE=")
+        ]
+        assert (
+            f'"$JS.ACK.COMPLAINTS_CASES.{DEPLOYMENT_ORGANISATION}-deadlines-cases-{scope}.>"'
+            in (config)
+        )

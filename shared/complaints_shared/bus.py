@@ -14,14 +14,14 @@ from dataclasses import replace
 import nats.errors
 import nats.js.errors
 import structlog
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, NatsUserPassword
 from nats.js.api import PubAck, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from complaints_shared.contracts.subjects import STREAMS, StreamSpec
+from complaints_shared.contracts.subjects import DEAD_LETTERS, StreamSpec
 from complaints_shared.outbox import Outcome, Outgoing, Published
-from complaints_shared.settings import Settings
+from complaints_shared.settings import NatsCredentials, Settings
 
 log = structlog.get_logger(__name__)
 
@@ -29,10 +29,28 @@ DUPLICATE_WINDOW_SECONDS = 120.0
 PUBLISH_TIMEOUT_SECONDS = 5.0
 
 
-def make_broker(settings: Settings) -> NatsBroker:
-    """A broker that reconnects forever and logs per-message lines at debug level."""
+def inbox_prefix(user: str) -> str:
+    """Where ``user``'s replies and pull-consumer deliveries arrive (``_INBOX_<user>.>``).
+
+    A prefix of its own, rather than the shared ``_INBOX``, so a service may subscribe
+    to its own replies only, never to another service's deliveries.
+    """
+    return f"_INBOX_{user}"
+
+
+def make_broker(settings: Settings, credentials: NatsCredentials | None = None) -> NatsBroker:
+    """A broker that reconnects forever and logs per-message lines at debug level.
+
+    With ``credentials`` it connects as that user, with that user's inbox prefix.
+    """
     if not settings.nats_url:
         raise ValueError("COMPLAINTS_NATS_URL is not set: which NATS server should I use?")
+    auth: dict[str, object] = {}
+    if credentials is not None:
+        auth = {
+            "security": NatsUserPassword(credentials.user, credentials.password),
+            "inbox_prefix": inbox_prefix(credentials.user),
+        }
     return NatsBroker(
         settings.nats_url,
         allow_reconnect=True,
@@ -42,6 +60,7 @@ def make_broker(settings: Settings) -> NatsBroker:
         logger=logging.getLogger("faststream"),  # through our structlog handler
         log_level=logging.DEBUG,
         graceful_timeout=10.0,
+        **auth,
     )
 
 
@@ -64,16 +83,18 @@ def stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
 _KEPT = ("num_replicas", "max_age", "max_bytes", "storage", "duplicate_window")
 
 
-async def ensure_streams(js: JetStreamContext, services: set[str], settings: Settings) -> None:
-    """Create each missing stream as configured; add to an existing one only what it lacks.
+async def ensure_streams(
+    js: JetStreamContext, streams: Sequence[StreamSpec], service: str, settings: Settings
+) -> None:
+    """Create each missing one of ``streams`` as configured; add to one only what it lacks.
 
-    A stream that exists is the operator's: its replicas, retention and limits stay as
-    they are, whatever this process's settings say (the differences are logged). Only
-    a host running the stream's owner adds subjects the owner publishes on that the
-    stream lacks. Every host owns the platform's dead-letter stream.
+    ``streams`` are those ``service`` uses (:attr:`Service.streams`): its permissions
+    cover no other. A stream that exists is the operator's: its replicas, retention
+    and limits stay as they are, whatever this process's settings say (the
+    differences are logged). Only the stream's owner adds subjects it publishes on
+    that the stream lacks; every service owns the platform's dead-letter stream.
     """
-    owners = services | {"platform"}
-    for spec in STREAMS:
+    for spec in streams:
         wanted = stream_config(spec, settings)
         try:
             current = (await js.stream_info(spec.name)).config
@@ -85,7 +106,7 @@ async def ensure_streams(js: JetStreamContext, services: set[str], settings: Set
                 **{name: getattr(wanted, name) for name in _KEPT},
             )
             continue
-        if spec.owner not in owners:
+        if spec.owner not in (service, DEAD_LETTERS.owner):
             continue
         differs = {
             name: {"kept": getattr(current, name), "configured": getattr(wanted, name)}

@@ -98,6 +98,18 @@ def _stream_label(stream: StreamSpec) -> str:
     return stream.name.removeprefix("COMPLAINTS_").lower().replace("_", "-")
 
 
+def consumer_name(organisation: str, service: str, stream: StreamSpec, scope: str) -> str:
+    """The durable consumer ``service`` reads ``stream`` through, e.g. ``demo-letters-deadlines``.
+
+    Names identify organisation, service, stream and scope, so several organisations
+    or directorate deployments can share one NATS; the bus permissions grant each
+    service its own consumers by these names (``runtime/nats_permissions.py``).
+    """
+    return "-".join(
+        [organisation, service, _stream_label(stream)] + ([] if scope == "*" else [scope])
+    )
+
+
 class StreamConsumer:
     """One service's durable, ordered, idempotent subscription to one stream."""
 
@@ -112,12 +124,7 @@ class StreamConsumer:
         outbox: Outbox,
     ) -> None:
         scope = settings.scope
-        # Durable names identify organisation, service, stream and scope, so several
-        # organisations or directorate deployments can share one NATS.
-        self.name = "-".join(
-            [settings.organisation, service, _stream_label(stream)]
-            + ([] if scope == "*" else [scope])
-        )
+        self.name = consumer_name(settings.organisation, service, stream, scope)
         self.stream = stream
         # The stream's subjects narrowed to this organisation and scope.
         self.subjects = [

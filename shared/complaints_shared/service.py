@@ -26,7 +26,7 @@ from complaints_shared.bus import publish_batch
 from complaints_shared.case_access import CaseAccess
 from complaints_shared.consumer import Handler, StreamConsumer
 from complaints_shared.contracts.envelope import Envelope, EventPayload
-from complaints_shared.contracts.subjects import stream_for
+from complaints_shared.contracts.subjects import DEAD_LETTERS, STREAMS, StreamSpec, stream_for
 from complaints_shared.db import Database
 from complaints_shared.event_size import check_size
 from complaints_shared.inbox import Inbox
@@ -115,6 +115,16 @@ class Service:
     def consumed_events(self) -> tuple[type[EventPayload], ...]:
         """The events this service has handlers for (its receive operations in AsyncAPI)."""
         return tuple(m for consumer in self.consumers.values() for m in consumer.models)
+
+    @property
+    def streams(self) -> tuple[StreamSpec, ...]:
+        """The streams this service publishes on or reads, and the dead-letter stream if it
+        reads any (its consumers park there): those it creates if missing, and the only
+        ones its bus permissions cover."""
+        used = {stream_for(m.event_type).name for m in self.published_events} | set(self.consumers)
+        if self.consumers:
+            used.add(DEAD_LETTERS.name)
+        return tuple(spec for spec in STREAMS if spec.name in used)
 
     async def publish(self, session: AsyncSession, *envelopes: Envelope) -> None:
         """Stage ``envelopes`` in this service's outbox, inside ``session``'s transaction.

@@ -8,10 +8,10 @@ Nested values are JSON, e.g. ``COMPLAINTS_DIRECTORATES='{"adults": {...}}'``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import limits
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from complaints_shared.calendar import DayInRange
@@ -19,6 +19,16 @@ from complaints_shared.procedures import Procedure, configured_procedures
 from complaints_shared.taxonomy import DEFAULT_SUBJECTS
 
 SLUG = r"^[a-z0-9_-]+$"
+
+
+class NatsCredentials(NamedTuple):
+    """A NATS user and its password: one per service (``runtime/nats_permissions.py``)."""
+
+    user: str
+    password: str
+
+    def __repr__(self) -> str:  # never the password, in a log or a traceback
+        return f"NatsCredentials(user={self.user!r})"
 
 
 class DirectorateConfig(BaseModel):
@@ -85,6 +95,13 @@ class Settings(BaseSettings):
     nats_url: str | None = Field(
         default=None, description="nats://host:port; unset under `up` starts a bundled server."
     )
+    nats_user: str | None = Field(
+        default=None,
+        description="The NATS user a service connects as (`complaints run`); each service has "
+        "its own, with only the permissions it needs. Unset: no user (an open server); "
+        "`complaints up` makes one per service for its bundled server.",
+    )
+    nats_password: SecretStr | None = Field(default=None, description="That user's password.")
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy async URL; `{service}` is replaced by the service name. "
@@ -230,6 +247,13 @@ class Settings(BaseSettings):
     def _rate(cls, value: str) -> str:
         limits.parse(value)  # a ValueError naming the notation if it is not one
         return value
+
+    def nats_credentials(self) -> NatsCredentials | None:
+        """Who this process connects to NATS as, if the environment says."""
+        if self.nats_user is None:
+            return None
+        password = self.nats_password.get_secret_value() if self.nats_password else ""
+        return NatsCredentials(self.nats_user, password)
 
     def database_url_for(self, service: str) -> str:
         if self.database_url is None:

@@ -1,5 +1,8 @@
 """Streams: created as configured when missing, left as the operator set them when not.
 
+A service creates the streams it uses (publishes on, reads, parks on) if they are
+missing, whatever the order services start in.
+
 On a NATS server of the test's own, since the test changes streams' configuration.
 """
 
@@ -10,6 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import MetaData
 
+from complaints_shared.contracts.events import (
+    CaseReceived,
+    ComplimentReceived,
+    DeadlineScheduled,
+    LetterIssued,
+)
 from complaints_shared.contracts.subjects import CASES, DEADLINES, LETTERS, STREAMS
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.service import Service
@@ -30,8 +39,17 @@ async def test_streams_are_created_as_configured_and_then_kept_as_the_operator_s
         stream_max_bytes=2**30,
     )
 
-    def owners() -> list[Service]:  # what intake and deadlines own, without their code
-        return [Service(name, MetaData(), settings) for name in ("intake", "deadlines")]
+    def owners() -> list[Service]:  # what intake and deadlines use, without their code
+        intake = Service("intake", MetaData(), settings)
+        intake.publishes(CaseReceived, ComplimentReceived)
+        deadlines = Service("deadlines", MetaData(), settings)
+        deadlines.publishes(DeadlineScheduled)
+
+        @deadlines.on(LetterIssued)  # reads letters' stream, so creates it if missing
+        async def _ignore(*_: object) -> None:
+            pass
+
+        return [intake, deadlines]
 
     async with running(settings, *owners()) as suite:
         for spec in STREAMS:

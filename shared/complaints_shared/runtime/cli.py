@@ -1,4 +1,5 @@
-"""The ``complaints`` command: run the suite or one service, list plugins, export schemas."""
+"""The ``complaints`` command: run the suite or one service, list plugins, export schemas
+and the production NATS configuration."""
 
 from __future__ import annotations
 
@@ -27,15 +28,40 @@ from complaints_shared.plugins import (
 )
 from complaints_shared.private_files import OWNER_ONLY_UMASK, private_dir
 from complaints_shared.runtime.host import Host
+from complaints_shared.runtime.nats_permissions import (
+    DEPLOYMENT_ORGANISATION,
+    PASSWORDS_FILE,
+    authorization,
+    bus_users,
+    deployment_config,
+    export_deployment_config,
+    password_environment,
+    passwords,
+)
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.runtime.specs import export_api_documents
-from complaints_shared.settings import Settings
+from complaints_shared.service import Service
+from complaints_shared.settings import NatsCredentials, Settings
 from complaints_shared.subject_access import add_command as add_subject_access
 
 
-def _host(settings: Settings, names: list[str] | None, **mounts: ASGIApp) -> Host:
-    factories = service_factories(names)
-    return Host(settings, [create(settings) for create in factories.values()], mounts)
+def _services(settings: Settings, names: list[str] | None) -> list[Service]:
+    return [create(settings) for create in service_factories(names).values()]
+
+
+def _bundled_nats(
+    settings: Settings, services: list[Service]
+) -> tuple[NatsServer, dict[str, NatsCredentials]]:
+    """A nats-server in the data folder admitting a user per service (and ``admin``), and
+    each service's credentials. Passwords are made at the first ``up`` and kept, owner-only,
+    in ``nats/passwords.json``, where operators' tools find ``admin``'s."""
+    users = bus_users(services)
+    store = settings.data_dir / "nats"
+    known = passwords(store / PASSWORDS_FILE, [user.name for user in users])
+    server = NatsServer(
+        store, authorization=authorization(users), environment=password_environment(known)
+    )
+    return server, {s.name: NatsCredentials(s.name, known[s.name]) for s in services}
 
 
 def _embedded_issuer(settings: Settings) -> tuple[Settings, ASGIApp, str | None]:
@@ -67,19 +93,22 @@ def up(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level, settings.log_format)
     os.umask(OWNER_ONLY_UMASK)  # what SQLite and nats-server create holds complaints
     private_dir(settings.data_dir)
-    nats = None
+    mounts: dict[str, ASGIApp] = {}
+    password = None
+    if settings.oidc_issuer is None:
+        settings, mounts["/issuer"], password = _embedded_issuer(settings)
+    services = _services(settings, None)
+    nats, credentials = None, None
     if settings.nats_url is None:
-        nats = NatsServer(settings.data_dir / "nats").start()
+        nats, credentials = _bundled_nats(settings, services)
         settings = settings.model_copy(update={"nats_url": nats.url})
+        nats.start()
     try:
-        mounts: dict[str, ASGIApp] = {}
-        password = None
-        if settings.oidc_issuer is None:
-            settings, mounts["/issuer"], password = _embedded_issuer(settings)
-        host = _host(settings, None, **mounts)
+        host = Host(settings, services, credentials, mounts)
+        users = f", its users' passwords in {nats.store_dir / PASSWORDS_FILE}" if nats else ""
         print(
             f"Complaints suite on http://{settings.http_host}:{settings.http_port} "
-            f"(NATS {settings.nats_url}, data in {settings.data_dir.resolve()}, "
+            f"(NATS {settings.nats_url}{users}, data in {settings.data_dir.resolve()}, "
             f"sign-in at {settings.oidc_issuer}); Ctrl-C stops it",
             file=sys.stderr,
             flush=True,
@@ -122,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    host = _host(settings, [args.service])
+    host = Host(settings, _services(settings, [args.service]))
     uvloop.run(host.serve(settings.http_host, settings.http_port))
     return 0
 
@@ -146,6 +175,7 @@ def schemas(args: argparse.Namespace) -> int:
     root = Path(args.root)
     stale = export_schemas(root / "shared/schemas/events", check=args.check)
     stale += export_api_documents(root / "docs/api", check=args.check)
+    stale += export_deployment_config(root, DEPLOYMENT_ORGANISATION, check=args.check)
     for path, document in published_documents().items():
         target = root / path
         stale += write_json_documents(target.parent, {target.name: document}, check=args.check)
@@ -154,6 +184,12 @@ def schemas(args: argparse.Namespace) -> int:
         return 1
     for path in stale:
         print(f"wrote {path}")
+    return 0
+
+
+def nats_config(args: argparse.Namespace) -> int:
+    """Print the production NATS configuration (a user per service) for an organisation."""
+    print(deployment_config(args.organisation), end="")
     return 0
 
 
@@ -179,6 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_schemas.add_argument("--root", default=".", help="the repository's root folder")
     p_schemas.add_argument("--check", action="store_true")
     p_schemas.set_defaults(func=schemas)
+
+    p_nats = subcommands.add_parser("nats-config", help=nats_config.__doc__)
+    p_nats.add_argument(
+        "--organisation", default=DEPLOYMENT_ORGANISATION, help="its slug (default demo)"
+    )
+    p_nats.set_defaults(func=nats_config)
 
     add_commands(subcommands)
     add_subject_access(subcommands, service_names())

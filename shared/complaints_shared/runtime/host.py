@@ -1,9 +1,14 @@
-"""One process hosting one or more services: one broker, one HTTP app, one lifecycle.
+"""One process hosting one or more services: one HTTP app, one lifecycle.
 
 ``complaints run <service>`` hosts one; ``complaints up`` hosts all of them on one
 port. HTTP comes up first and reports not-ready until every service has its
 database and the bus; the bus connection retries forever, so a service started
 before NATS or its database simply becomes ready when they are.
+
+Each service has a bus connection of its own, as its own NATS user where the server
+asks for one (``runtime/nats_permissions.py``): its consumers, outbox relay and
+readiness use that connection only, so hosting five services in one process grants
+none of them another's permissions.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from complaints_shared.bus import ensure_streams, make_broker
 from complaints_shared.http_errors import BODY_TOO_LARGE, install_error_handlers
 from complaints_shared.http_security import SecureFastAPI, install_http_security
 from complaints_shared.service import Service
-from complaints_shared.settings import Settings
+from complaints_shared.settings import NatsCredentials, Settings
 
 log = structlog.get_logger(__name__)
 
@@ -35,11 +40,22 @@ class Host:
         self,
         settings: Settings,
         services: list[Service],
+        credentials: Mapping[str, NatsCredentials] | None = None,
         mounts: Mapping[str, ASGIApp] | None = None,
     ) -> None:
+        """``credentials`` names each service's NATS user (``complaints up``); without it
+        every service connects as the settings say (``COMPLAINTS_NATS_USER``, or no user).
+        ``mounts`` are other applications served beside the services (the embedded
+        issuer at ``/issuer``)."""
         self.settings = settings
         self.services = services
-        self.broker = make_broker(settings)
+        self.brokers = {
+            service.name: make_broker(
+                settings,
+                settings.nats_credentials() if credentials is None else credentials[service.name],
+            )
+            for service in services
+        }
         self.started = asyncio.Event()
         self._starting: asyncio.Task[None] | None = None
         self.app = SecureFastAPI(
@@ -80,18 +96,24 @@ class Host:
     async def _start(self) -> None:
         for service in self.services:
             await _retry(f"{service.name} database", service.prepare)
-        await self.broker.connect()  # retries until NATS answers
-        connection = self.broker.config.connection_state.connection
-        stream = self.broker.config.connection_state.stream
-        owners = {s.name for s in self.services}
-        await _retry("streams", lambda: ensure_streams(stream, owners, self.settings))
-        await self.broker.start()
-        for service in self.services:
-            service.start(
-                stream, lambda: self.broker.ping(timeout=0.2), lambda: connection.max_payload
-            )
+        await asyncio.gather(*(self._connect(service) for service in self.services))
         self.started.set()
         log.info("services started", services=[s.name for s in self.services])
+
+    async def _connect(self, service: Service) -> None:
+        """Connect ``service`` to the bus as itself, make sure of its streams, start it."""
+        broker = self.brokers[service.name]
+        # nats-py retries an unreachable server by itself; a refused user (a password
+        # not yet rotated on both sides) raises, and is retried here.
+        await _retry(f"{service.name} bus connection", broker.connect)
+        connection = broker.config.connection_state.connection
+        stream = broker.config.connection_state.stream
+        await _retry(
+            f"{service.name} streams",
+            lambda: ensure_streams(stream, service.streams, service.name, self.settings),
+        )
+        await broker.start()
+        service.start(stream, lambda: broker.ping(timeout=0.2), lambda: connection.max_payload)
 
     def start(self) -> None:
         """Begin starting in the background; :attr:`started` is set once everything runs."""
@@ -105,7 +127,8 @@ class Host:
                 await self._starting
         for service in self.services:
             await service.stop()
-        await self.broker.stop()
+        for broker in self.brokers.values():
+            await broker.stop()
         log.info("services stopped")
 
     @contextlib.asynccontextmanager
@@ -124,7 +147,7 @@ class Host:
         await uvicorn.Server(config).serve()
 
 
-async def _retry(what: str, step: Callable[[], Awaitable[None]]) -> None:
+async def _retry(what: str, step: Callable[[], Awaitable[object]]) -> None:
     """Run ``step()`` until it succeeds, backing off up to 30 s between tries."""
     failures = 0
     while True:

@@ -3,17 +3,23 @@
 Used by ``complaints up`` (data in the suite's data folder) and by the tests (a
 throwaway folder, on a free port, so they can kill and restart it). JetStream fsyncs
 before acknowledging (``sync_interval: always``): acknowledged means on disk.
+
+Given an ``authorization`` block (``runtime/nats_permissions.py``) it admits only
+those users; the passwords it names come from ``environment``, so the configuration
+file written beside the data holds none.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -52,9 +58,18 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 class NatsServer:
     """A nats-server child process with JetStream stored under ``store_dir``."""
 
-    def __init__(self, store_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        *,
+        authorization: str | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
         self.store_dir = Path(store_dir)
         self.port = port or free_port()
+        self.authorization = authorization
+        self.environment = dict(environment or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -67,10 +82,12 @@ class NatsServer:
         config.write_text(
             f"listen: 127.0.0.1:{self.port}\n"
             f'jetstream {{ store_dir: "{self.store_dir / "jetstream"}", sync_interval: always }}\n'
+            + (self.authorization or "")
         )
         log = private_file(self.store_dir / "nats-server.log").open("ab")
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(config)],
+            env={**os.environ, **self.environment},
             stdout=log,
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypeVar
@@ -28,7 +28,7 @@ from complaints_shared.contracts.events import CaseAccessChanged, CaseReceived
 from complaints_shared.contracts.subjects import DEAD_LETTERS, STREAMS, stream_for
 from complaints_shared.runtime.host import Host
 from complaints_shared.service import Service
-from complaints_shared.settings import Settings
+from complaints_shared.settings import NatsCredentials, Settings
 from complaints_shared.testing.issuer import LocalIssuer
 
 T = TypeVar("T")
@@ -153,18 +153,25 @@ class Running:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, *services: Service, token: str | None = None
+    settings: Settings,
+    *services: Service,
+    token: str | None = None,
+    credentials: Mapping[str, NatsCredentials] | None = None,
+    observer: NatsCredentials | None = None,
 ) -> AsyncIterator[Running]:
-    """Host ``services``; the HTTP client sends ``token``, by default the staff client's
-    from the issuer the settings trust (see ``complaints_shared.testing.issuer``)."""
+    """Host ``services``. The HTTP client sends ``token``, by default the staff client's
+    from the issuer the settings trust (see ``complaints_shared.testing.issuer``). On a
+    server that asks who connects, each service connects as ``credentials`` says and the
+    test's own connection as ``observer`` (``admin``)."""
     if token is None and settings.oidc_issuer in LocalIssuer.serving:
         token = LocalIssuer.serving[settings.oidc_issuer].token()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    host = Host(settings, list(services))
+    host = Host(settings, list(services), credentials)
     host.start()
     try:
         await asyncio.wait_for(host.started.wait(), 30)
-        nc = await nats.connect(settings.nats_url)
+        login = {} if observer is None else {"user": observer.user, "password": observer.password}
+        nc = await nats.connect(settings.nats_url, **login)
         try:
             transport = httpx.ASGITransport(app=host.app)
             async with httpx.AsyncClient(
