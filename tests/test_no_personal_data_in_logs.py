@@ -10,6 +10,7 @@ headers. On the embedded default, the files it made are owner-only.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 import stat
@@ -23,6 +24,7 @@ import pytest
 from sqlalchemy import make_url
 
 from complaints_shared.contracts.subjects import DEAD_LETTERS
+from complaints_shared.runtime.nats_permissions import ADMIN, PASSWORDS_FILE
 from complaints_shared.testing.suite import SuiteProcess
 
 pytestmark = pytest.mark.e2e
@@ -109,8 +111,11 @@ def wait_for_log(process: SuiteProcess, text: str, timeout: float = 30.0) -> Non
     asyncio.run(asyncio.wait_for(poll(), timeout))
 
 
-async def dead_letter_errors(nats_url: str) -> list[str]:
-    connection = await nats.connect(nats_url)
+async def dead_letter_errors(nats_url: str, data_dir: Path) -> list[str]:
+    """The dead letters' errors, read as the bus's ``admin`` (its password is in the
+    suite's data folder, as operators' tools find it)."""
+    known = json.loads((data_dir / "nats" / PASSWORDS_FILE).read_text())
+    connection = await nats.connect(nats_url, user=ADMIN, password=known[ADMIN])
     try:
         js = connection.jetstream()
         subscription = await js.pull_subscribe(">", stream=DEAD_LETTERS.name)
@@ -139,7 +144,7 @@ def test_failures_log_no_personal_data(suite: tuple[SuiteProcess, Refusals]) -> 
         assert secret not in log
     nats_url = re.search(r"\(NATS (nats://[0-9.:]+),", log)
     assert nats_url is not None
-    errors = asyncio.run(dead_letter_errors(nats_url.group(1)))
+    errors = asyncio.run(dead_letter_errors(nats_url.group(1), process.data_dir))
     assert errors and all("[SQL: INSERT INTO" in error for error in errors)
     for secret in SECRETS:
         assert not any(secret in error for error in errors)

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from complaints_shared.auth.principal import Principal, Role
 from complaints_shared.auth.routes import requires
 from complaints_shared.db import Database, UtcDateTime, platform_table
+from complaints_shared.strict_input import StrictRoute
 
 PAGE = 1000
 
@@ -139,7 +140,7 @@ class AuditTrail:
 
     def routes(self, service: str, db: Database) -> APIRouter:
         """``GET /api/v1/audit/<service>``: search the trail; ``format=csv`` exports it."""
-        router = APIRouter()
+        router = APIRouter(route_class=StrictRoute)
         description = f"{service}'s audit trail, oldest first, {PAGE} entries a page."
         table = self.table
 

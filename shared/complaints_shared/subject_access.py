@@ -30,6 +30,7 @@ from complaints_shared.audit import Access, AuditTrail
 from complaints_shared.auth.principal import Principal, Role
 from complaints_shared.auth.routes import requires
 from complaints_shared.db import Database
+from complaints_shared.strict_input import StrictRoute
 
 Export = dict[str, Any]
 
@@ -38,7 +39,7 @@ def export_routes(
     service: str, db: Database, audit: AuditTrail, columns: Iterable[InstrumentedAttribute]
 ) -> APIRouter:
     """``GET /api/v1/subject-access/<service>?case_id=...`` for the tables of ``columns``."""
-    router = APIRouter()
+    router = APIRouter(route_class=StrictRoute)
     columns = tuple(columns)
 
     @router.get(
