@@ -67,6 +67,7 @@ ROUTES: dict[tuple[str, str], set[Role] | None] = {
     ("POST", "/api/v1/complaints/{case_id}/legal-hold"): {CO},
     ("POST", "/api/v1/retention/run"): {AD},
     ("GET", "/api/v1/subject-access/intake/cases"): {AD},
+    ("GET", "/api/v1/subject-access/letters/{letter_id}/pdf"): {AD},
     **{
         ("GET", f"/api/v1/subject-access/{service}"): {AD}
         for service in ("intake", "deadlines", "letters", "learning")

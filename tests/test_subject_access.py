@@ -27,7 +27,7 @@ PERSON = {"name": "Sian Subject-Access", "email": "sian@example.org"}
 
 
 async def test_a_persons_archive_holds_their_cases_letters_actions_and_who_read_them(
-    settings: Settings,
+    settings: Settings, pdf_rendering: None
 ) -> None:
     services = [f(settings) for f in (intake, deadlines, letters, learning, reporting)]
     async with running(settings, *services) as suite:
@@ -58,9 +58,14 @@ async def test_a_persons_archive_holds_their_cases_letters_actions_and_who_read_
         files = await gather(suite.http, SERVICES, email="SIAN@example.org", name=None)
         cases = {case["id"] for case in json.loads(files["cases.json"])}
         assert cases == {first.id, second.id}
-        letter_files = [path for path in files if path.startswith("letters/")]
+        letter_files = [path for path in files if path.endswith(".html")]
         assert len(letter_files) == 2  # each case's acknowledgement, and nobody else's
         assert all(PERSON["name"] in files[path].decode() for path in letter_files)
+        pdfs = [path for path in files if path.endswith(".pdf")]
+        assert sorted(p.removesuffix(".pdf") for p in pdfs) == sorted(
+            p.removesuffix(".html") for p in letter_files
+        )
+        assert all(files[path].startswith(b"%PDF-") for path in pdfs)
         intake_export = json.loads(files["intake.json"])
         assert {row["id"] for row in intake_export["records"]["cases"]} == cases
         assert intake_export["records"]["case_history"] and intake_export["audit"]
@@ -74,7 +79,7 @@ async def test_a_persons_archive_holds_their_cases_letters_actions_and_who_read_
         trail = await suite.http.get(
             "/api/v1/audit/letters", params={"access": "export", "case_id": first.id}
         )
-        assert [entry["what"] for entry in trail.json()] == ["subject_access_letters"]
+        assert [entry["what"] for entry in trail.json()] == ["subject_access_letters", "letter_pdf"]
         by_name = await gather(suite.http, SERVICES, email=None, name="sian subject-access")
         assert by_name.keys() == files.keys()
         with zipfile.ZipFile(io.BytesIO(zipped(files))) as archive:

@@ -74,7 +74,7 @@ def stream_config(spec: StreamSpec, settings: Settings) -> StreamConfig:
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         num_replicas=settings.stream_replicas,
-        max_age=settings.stream_max_age_days * 86_400,
+        max_age=settings.stream_max_age_seconds(),
         max_bytes=settings.stream_max_bytes,
     )
 

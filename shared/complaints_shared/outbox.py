@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    delete,
     func,
     insert,
     or_,
@@ -96,6 +98,9 @@ STAGED = "complaints.outbox.staged"
 """Where a session keeps the events staged in its transaction until it commits."""
 
 CLAIM_SECONDS = 30.0
+PUBLISHED_KEPT = timedelta(days=1)
+"""How long a published row stays (well past the stream's duplicate window)."""
+PRUNE_EVERY_SECONDS = 3600.0
 """How long a relay's claim on a batch lasts: past it, another replica may publish the rows."""
 
 
@@ -333,6 +338,20 @@ class Outbox:
         query = select(func.count()).select_from(table).where(table.c.parked_at.is_not(None))
         return (await session.execute(query)).scalar_one()
 
+    async def prune(self, db: Database, kept_for: timedelta = PUBLISHED_KEPT) -> int:
+        """Delete rows published more than ``kept_for`` ago; returns how many.
+
+        A published event lives on in its stream; the row only served the relay (and,
+        for a while, whoever looks at what a service published). Its body carries
+        personal data, which must not outlive retention in a table nobody reads.
+        """
+        cutoff = datetime.now(UTC) - kept_for
+        async with db.transaction() as session:
+            result = await session.execute(
+                delete(self.table).where(self.table.c.published_at < cutoff)
+            )
+        return result.rowcount or 0
+
     async def relay(
         self,
         db: Database,
@@ -342,11 +361,15 @@ class Outbox:
     ) -> None:
         """Publish staged events until cancelled, surviving bus and database outages."""
         failures = 0
+        pruned_at = float("-inf")
         while True:
             self._wake.clear()
             try:
                 sent = await self.publish_pending(db, publish, max_attempts=max_attempts)
                 failures = 0
+                if sent == 0 and time.monotonic() - pruned_at > PRUNE_EVERY_SECONDS:
+                    await self.prune(db)
+                    pruned_at = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception:

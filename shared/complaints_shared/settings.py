@@ -136,7 +136,9 @@ class Settings(BaseSettings):
     stream_max_age_days: float = Field(
         default=0,
         ge=0,
-        description="Days a stream it creates keeps a message; 0 keeps every message.",
+        description="Days a stream it creates keeps a message; 0: as long as the shortest "
+        "retention period (events carry personal data, and a case's events are never younger "
+        "than its end, so none outlives its case's retention).",
     )
     stream_max_bytes: int = Field(
         default=-1,
@@ -207,6 +209,13 @@ class Settings(BaseSettings):
     retention_check_seconds: float = Field(
         default=86_400.0, gt=0, description="How often intake looks for cases past retention."
     )
+
+    def stream_max_age_seconds(self) -> float:
+        """How long a stream this process creates keeps an event (see stream_max_age_days)."""
+        if self.stream_max_age_days:
+            return self.stream_max_age_days * 86_400
+        shortest = min((*self.retention_years.values(), self.default_retention_years))
+        return shortest * 365 * 86_400.0
 
     def retention_for(self, directorate: str, kind: str) -> int:
         """Years a case of ``kind`` in ``directorate`` is kept after it ends."""

@@ -76,7 +76,7 @@ def export_routes(
 async def gather(
     client: httpx.AsyncClient, services: Iterable[str], *, email: str | None, name: str | None
 ) -> dict[str, bytes]:
-    """The archive's files: each service's export as JSON, each letter as its own file."""
+    """The archive's files: each service's export as JSON, each letter as HTML and PDF."""
     found = await client.get(
         "/api/v1/subject-access/intake/cases",
         params={k: v for k, v in (("email", email), ("name", name)) if v},
@@ -95,9 +95,11 @@ async def gather(
         export = answer.json()
         files[f"{service}.json"] = json.dumps(export, indent=2).encode()
         for letter in export["records"].get("letters", []):
-            files[f"letters/{letter['case_id']}-{letter['kind']}-{letter['id']}.html"] = letter[
-                "html"
-            ].encode()
+            name = f"letters/{letter['case_id']}-{letter['kind']}-{letter['id']}"
+            files[f"{name}.html"] = letter["html"].encode()
+            pdf = await client.get(f"/api/v1/subject-access/letters/{letter['id']}/pdf")
+            pdf.raise_for_status()
+            files[f"{name}.pdf"] = pdf.content
     return files
 
 

@@ -133,3 +133,36 @@ async def test_refusals_count_toward_parking_and_outages_do_not(settings: Settin
         assert rows["fine"].published_at is not None and rows["fine"].parked_at is None
     finally:
         await service.db.dispose()
+
+
+async def test_rows_published_long_ago_are_pruned_and_the_rest_kept(settings: Settings) -> None:
+    """A published event lives on in its stream; its row (personal data in the body) goes
+    after a day. Rows published lately stay."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, update
+
+    service, received = recorder(settings)
+    async with running(settings, service):
+        for summary in ("old", "recent"):
+            async with service.db.transaction() as session:
+                await service.publish(session, case_received(settings, summary=summary))
+            service.outbox.wake()
+        await eventually(lambda: _all_received(service, received, 2))
+        table = service.outbox.table
+        async with service.db.transaction() as session:
+            first = await session.scalar(select(func.min(table.c.seq)))
+            await session.execute(
+                update(table)
+                .where(table.c.seq == first)
+                .values(published_at=datetime.now(UTC) - timedelta(days=2))
+            )
+        assert await service.outbox.prune(service.db) == 1
+        async with service.db.read() as session:
+            left = await session.scalar(select(func.count()).select_from(table))
+        assert left == 1
+        assert await service.outbox.prune(service.db) == 0
+
+
+async def _all_received(service: Service, table: Table, n: int) -> bool:
+    return len(await summaries(service, table)) >= n

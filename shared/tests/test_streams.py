@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import MetaData
 
+from complaints_shared.bus import stream_config
 from complaints_shared.contracts.events import (
     CaseReceived,
     ComplimentReceived,
@@ -75,3 +76,13 @@ async def test_streams_are_created_as_configured_and_then_kept_as_the_operator_s
         assert (deadlines.max_msgs_per_subject, deadlines.max_age) == (50, 30 * DAY)
         letters = (await suite.js.stream_info(LETTERS.name)).config
         assert (letters.max_age, letters.max_bytes) == (30 * DAY, 2**30)
+
+
+def test_streams_keep_events_no_longer_than_the_shortest_retention_period() -> None:
+    """Every event of a case is at least as old as the case's end, so a stream that drops
+    events at the shortest retention period never keeps one past its case's."""
+    settings = Settings(retention_years={"childrens": 10, "adults.representation": 3})
+    assert all(stream_config(spec, settings).max_age == 3 * 365 * DAY for spec in STREAMS)
+    assert stream_config(CASES, Settings()).max_age == 6 * 365 * DAY  # the default, 6 years
+    chosen = Settings(stream_max_age_days=30, retention_years={"adults": 3})
+    assert stream_config(CASES, chosen).max_age == 30 * DAY  # an operator's choice stands

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import HTTPException, Request, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from complaints_letters.models import CaseFacts, Letter
+from complaints_letters.rendering import PdfUnavailable, as_pdf
 from complaints_shared.audit import Access
-from complaints_shared.auth import Principal, requires
+from complaints_shared.auth import Principal, Role, requires
 from complaints_shared.case_access import CASE_ROLES
 from complaints_shared.contracts.vocabulary import LetterKind
 from complaints_shared.http_errors import problem
@@ -57,16 +59,20 @@ def register_api(service: Service) -> None:
     @router.get(
         "/api/v1/letters/{letter_id}",
         response_model=LetterView,
-        responses={200: {"content": {"text/html": {}}}, 404: problem("No such letter")},
+        responses={
+            200: {"content": {"text/html": {}, "application/pdf": {}}},
+            404: problem("No such letter"),
+            503: problem("PDF rendering is not available on this machine"),
+        },
         tags=["letters"],
     )
     async def get_letter(
         request: Request,
         who: Reader,
         letter_id: uuid.UUID,
-        format: Literal["json", "html"] = "json",
-    ) -> Letter | HTMLResponse:
-        """A letter's details, or with ``format=html`` the letter itself."""
+        format: Literal["json", "html", "pdf"] = "json",
+    ) -> Letter | HTMLResponse | Response:
+        """A letter's details, or with ``format=html`` or ``pdf`` the letter itself."""
         async with service.db.transaction() as session:
             letter = await session.scalar(
                 select(Letter).where(Letter.id == letter_id, access.visible(who, Letter.case_id))
@@ -79,4 +85,44 @@ def register_api(service: Service) -> None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no letter with id {letter_id}")
         if format == "html":
             return HTMLResponse(letter.html)
+        if format == "pdf":
+            return await _pdf(letter)
         return letter
+
+    @router.get(
+        "/api/v1/subject-access/letters/{letter_id}/pdf",
+        response_class=Response,
+        responses={
+            200: {"content": {"application/pdf": {}}},
+            404: problem("No such letter"),
+            503: problem("PDF rendering is not available on this machine"),
+        },
+        tags=["subject access"],
+    )
+    async def letter_for_subject_access(
+        request: Request,
+        who: Annotated[Principal, requires(Role.ADMINISTRATOR)],
+        letter_id: uuid.UUID,
+    ) -> Response:
+        """A letter as PDF, for a subject access archive (the export is audited)."""
+        async with service.db.transaction() as session:
+            letter = await session.get(Letter, letter_id)
+            if letter is not None:
+                await service.audit.record(
+                    session, request, who, Access.EXPORT, "letter_pdf", [letter.case_id]
+                )
+        if letter is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no letter with id {letter_id}")
+        return await _pdf(letter)
+
+
+async def _pdf(letter: Letter) -> Response:
+    try:
+        content = await asyncio.to_thread(as_pdf, letter.html)
+    except PdfUnavailable as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="letter-{letter.id}.pdf"'},
+    )

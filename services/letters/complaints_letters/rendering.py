@@ -28,3 +28,23 @@ def environment() -> Environment:
 
 def render(env: Environment, template: str, context: dict[str, Any]) -> str:
     return env.get_template(template).render(**context)
+
+
+class PdfUnavailable(Exception):
+    """weasyprint cannot run here (Pango, a system library, is missing)."""
+
+
+def as_pdf(html: str) -> bytes:
+    """The letter as PDF, by weasyprint, loading nothing from outside the letter.
+
+    weasyprint is imported here, not at start-up: it needs Pango, and a machine without
+    it should still run the suite (the answer says what is missing).
+    """
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except (ImportError, OSError) as error:
+        raise PdfUnavailable(f"PDF rendering needs Pango (weasyprint): {error}") from None
+    # Only inline data: nothing in a letter's HTML can make the service fetch a URL.
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    return HTML(string=html, url_fetcher=fetcher).write_pdf()
