@@ -40,15 +40,7 @@ from complaints_shared.settings import NatsCredentials, Settings
 from complaints_shared.testing.cases import Case
 from complaints_shared.testing.harness import Running, eventually, running
 from complaints_shared.testing.issuer import AUDIENCE, LocalIssuer
-from complaints_shared.testing.suite import SuiteProcess
-
-COMPLAINT = {
-    "directorate": "adults",
-    "received_on": "2026-03-02",
-    "channel": "email",
-    "complainant": {"name": "Pat Example"},
-    "summary": "Care package cut without a review.",
-}
+from complaints_shared.testing.suite import EXAMPLE_COMPLAINT, SuiteProcess
 
 
 @contextlib.asynccontextmanager
@@ -107,8 +99,8 @@ async def test_every_service_does_its_work_as_its_own_user(
     tmp_path: Path, issuer: LocalIssuer
 ) -> None:
     async with suite_as_users(tmp_path, issuer) as (suite, _):
-        case = await Case.log(suite, COMPLAINT)
-        await case.act("triage", decision="accepted", decided_on="2026-03-03")
+        case = await Case.log(suite, EXAMPLE_COMPLAINT)
+        await case.act("triage", decision="accepted", decided_on="2026-04-02")
 
         async def deadlines() -> list:  # intake -> deadlines (a consumer, then a publish)
             found = await suite.http.get("/api/v1/deadlines", params={"case_id": case.id})

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import Body, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_deadlines.calendar_changes import change_day
 from complaints_deadlines.models import CalendarDay, CaseOfficer, Deadline, DeadlineChange
@@ -141,7 +140,9 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
             )
             officer = await session.get(CaseOfficer, case_id)
             if rows:
-                await audit_read(session, request, who, "case_deadlines", [case_id])
+                await service.audit.record(
+                    session, request, who, Access.READ, "case_deadlines", [case_id]
+                )
         return [
             DeadlineView.of(row, [c for c in changes if c.deadline_id == row.id], officer)
             for row in rows
@@ -181,13 +182,8 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
                 query = query.where(CaseOfficer.team == team)
             rows = (await session.execute(query)).all()
             cases = [deadline.case_id for deadline, _ in rows]
-            await audit_read(session, request, who, "due_or_overdue", cases)
+            await service.audit.record(session, request, who, Access.READ, "due_or_overdue", cases)
         return [DeadlineView.of(deadline, officer=row_officer) for deadline, row_officer in rows]
-
-    async def audit_read(
-        session: AsyncSession, request: Request, who: Principal, what: str, cases: list
-    ) -> None:
-        await service.audit.record(session, request, who, Access.READ, what, cases)
 
     @router.get("/api/v1/calendar", tags=["calendar"])
     async def calendar_days(

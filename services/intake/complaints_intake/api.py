@@ -48,7 +48,7 @@ from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import ComplimentReceived
 from complaints_shared.contracts.vocabulary import DeadlineKind
 from complaints_shared.http_errors import field_error, problem
-from complaints_shared.http_security import PUBLIC, TOO_MANY_REQUESTS
+from complaints_shared.http_security import TOO_MANY_REQUESTS
 from complaints_shared.procedures import MAX_STAGES, Procedure, procedure
 from complaints_shared.service import Service
 
@@ -111,7 +111,6 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         status_code=status.HTTP_201_CREATED,
         response_model=ComplaintView,
         tags=["complaints"],
-        dependencies=[PUBLIC],
         responses={
             200: {
                 "model": ComplaintView,
@@ -301,7 +300,6 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         response_model=ComplimentView,
         tags=["compliments"],
         openapi_extra=OPTIONAL_SIGN_IN,
-        dependencies=[PUBLIC],
         responses=TOO_MANY_REQUESTS,
     )
     async def log_compliment(

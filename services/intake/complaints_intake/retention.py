@@ -75,6 +75,15 @@ def scrub(value: Any) -> Any:
     return value
 
 
+def expired(case: Case, settings: Any, today: date) -> date | None:
+    """The last day ``case`` was kept whole if that is past, else None (it has not
+    ended, is held, awaits the Ombudsman, was anonymised, or is within its period)."""
+    if case.anonymised_on is not None or case.legal_hold is not None:
+        return None
+    until = retained_until(case, settings)
+    return until if until is not None and until < today else None
+
+
 def retained_until(case: Case, settings: Any) -> date | None:
     """The last day ``case`` is kept whole, or None while it has not ended (or the
     Ombudsman has yet to decide on it)."""
@@ -128,19 +137,16 @@ async def run(service: Service) -> int:
     """One pass: anonymise every case past retention; returns how many."""
     today = today_in_england()
     async with service.db.read() as session:
-        candidates = list(
-            await session.scalars(
-                select(Case.id).where(Case.status.in_(ENDED), Case.anonymised_on.is_(None))
-            )
+        ended = await session.scalars(
+            select(Case).where(Case.status.in_(ENDED), Case.anonymised_on.is_(None))
         )
+        due = [case.id for case in ended if expired(case, service.settings, today)]
     done = 0
-    for case_id in candidates:
+    for case_id in due:  # each under its row lock, checked again: another replica may act
         async with service.db.transaction() as session:
             case = await session.get(Case, case_id, with_for_update=True)
-            if case is None or case.anonymised_on is not None or case.legal_hold is not None:
-                continue
-            until = retained_until(case, service.settings)
-            if until is None or until >= today:
+            until = expired(case, service.settings, today) if case is not None else None
+            if until is None:
                 continue
             await _anonymise_one(service, session, case, until)
             done += 1

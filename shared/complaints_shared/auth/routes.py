@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityS
 from complaints_shared.auth.principal import Principal, Role
 from complaints_shared.auth.tokens import InvalidToken, IssuerUnavailable, TokenVerifier
 from complaints_shared.http_errors import problem
+from complaints_shared.http_security import PUBLIC
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -73,14 +74,17 @@ Anyone = Annotated[Principal, requires()]
 """Anyone signed in, whatever their role."""
 
 
-async def _public_caller(request: Request, credentials: Credentials) -> Principal | None:
+async def _public_caller(
+    request: Request, credentials: Credentials, _rate_limited: None = PUBLIC
+) -> Principal | None:
     if credentials is None:
         return None
     return await _verify(request, credentials.credentials)
 
 
 public_caller = Depends(_public_caller)
-"""For the public routes: the principal if a token came (it must verify), else None."""
+"""For the public routes: the principal if a token came (it must verify), else None;
+and the route is rate limited per client address (``http_security.PUBLIC``)."""
 
 OPTIONAL_SIGN_IN = {"security": [{}]}
 """``openapi_extra`` for a public route: besides a staff token (FastAPI lists it), none."""

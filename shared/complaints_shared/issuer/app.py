@@ -185,6 +185,9 @@ def issuer_app(store: IssuerStore, issuer: str, audience: str, rate_limit: str) 
                 status_code=status.HTTP_401_UNAUTHORIZED,
                 headers=page_headers,
             )
+        now = time.monotonic()
+        for unused in [code for code, grant in grants.items() if grant.expires < now]:
+            del grants[unused]  # a sign-in whose code was never exchanged
         code = secrets.token_urlsafe(24)
         grants[code] = _Grant(
             user=user,
@@ -192,7 +195,7 @@ def issuer_app(store: IssuerStore, issuer: str, audience: str, rate_limit: str) 
             redirect_uri=params["redirect_uri"],
             code_challenge=params["code_challenge"],
             nonce=params.get("nonce"),
-            expires=time.monotonic() + CODE_SECONDS,
+            expires=now + CODE_SECONDS,
         )
         answer = {"code": code, **({"state": params["state"]} if "state" in params else {})}
         separator = "&" if "?" in params["redirect_uri"] else "?"

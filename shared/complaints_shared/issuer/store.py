@@ -101,12 +101,14 @@ class IssuerStore:
         with self._connect() as db:
             return db.execute("DELETE FROM accounts WHERE name = ?", (name,)).rowcount > 0
 
-    def accounts(self, kind: str | None = None) -> list[Account]:
+    def accounts(self, kind: str | None = None, name: str | None = None) -> list[Account]:
+        """The accounts (of one kind, or the one named), by name."""
         with self._connect() as db:
             rows = db.execute(
                 "SELECT name, kind, roles, directorates, service_areas, redirect_uris "
-                "FROM accounts WHERE ? IS NULL OR kind = ? ORDER BY name",
-                (kind, kind),
+                "FROM accounts WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR name = ?) "
+                "ORDER BY name",
+                (kind, kind, name, name),
             ).fetchall()
         return [_account(row) for row in rows]
 
@@ -124,7 +126,8 @@ class IssuerStore:
         return _account(row[:6]) if _matches(secret, row[6]) else None
 
     def account(self, name: str, kind: str) -> Account | None:
-        return next((a for a in self.accounts(kind) if a.name == name), None)
+        found = self.accounts(kind, name)
+        return found[0] if found else None
 
     def rotate_key(self) -> str:
         """Make a new signing key; returns its id."""

@@ -24,6 +24,7 @@ from complaints_shared.issuer.app import issuer_app
 from complaints_shared.issuer.store import Account, IssuerStore
 from complaints_shared.runtime.natsserver import free_port
 from complaints_shared.testing.suite import TESTS_RATE_LIMIT
+from complaints_shared.testing.tokens import ClientCredentials
 
 AUDIENCE = "complaints"
 STAFF = "staff"
@@ -44,7 +45,7 @@ class LocalIssuer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.secrets: dict[str, str] = {}
-        self._tokens: dict[str, tuple[str, float]] = {}
+        self._clients: dict[str, ClientCredentials] = {}
         self._server = uvicorn.Server(
             uvicorn.Config(
                 issuer_app(self.store, self.url, AUDIENCE, TESTS_RATE_LIMIT),
@@ -85,7 +86,7 @@ class LocalIssuer:
             name, "client", roles, directorates, service_areas, redirect_uris=(REDIRECT_URI,)
         )
         self.secrets[name] = self.store.add(account)
-        self._tokens.pop(name, None)
+        self._clients.pop(name, None)
         return name
 
     def add_user(
@@ -101,22 +102,15 @@ class LocalIssuer:
     def rotate_key(self) -> None:
         """Sign with a new key from now on (tokens cached here are fetched again)."""
         self.store.rotate_key()
-        self._tokens.clear()
+        self._clients.clear()
 
     def token(self, client: str = STAFF) -> str:
-        """An access token for ``client`` by client credentials (cached while fresh)."""
-        cached = self._tokens.get(client)
-        if cached and cached[1] > time.time() + 60:
-            return cached[0]
-        answer = httpx.post(
-            f"{self.url}/token",
-            data={"grant_type": "client_credentials"},
-            auth=(client, self.secrets[client]),
-        )
-        answer.raise_for_status()
-        token = answer.json()
-        self._tokens[client] = (token["access_token"], time.time() + token["expires_in"])
-        return token["access_token"]
+        """An access token for ``client`` by client credentials (reused while fresh)."""
+        if client not in self._clients:
+            self._clients[client] = ClientCredentials(
+                f"{self.url}/token", client, self.secrets[client]
+            )
+        return self._clients[client].token()
 
     def sign_in(self, username: str, password: str, client: str = STAFF) -> dict:
         """Sign ``username`` in as a browser would: the sign-in page, the code, the token."""

@@ -19,6 +19,7 @@ from complaints_shared.auth.principal import Role
 from complaints_shared.issuer.commands import store_in
 from complaints_shared.issuer.store import Account
 from complaints_shared.runtime.natsserver import free_port
+from complaints_shared.testing.tokens import ClientCredentials
 
 TEST_CLIENT = "suite-tests"
 
@@ -69,18 +70,15 @@ class SuiteProcess:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
-        self._secret: str | None = None
-        self._token: tuple[str, float] | None = None
+        self._credentials: ClientCredentials | None = None
 
     def headers(self) -> dict[str, str]:
         """An Authorization header for the suite's own issuer, as a script gets one:
         client credentials of a client registered in the data folder, as
         ``complaints clients add`` registers it (a complaints officer of every
         directorate and an administrator). The token is reused while it is fresh."""
-        if self._token and self._token[1] > time.time() + 60:
-            return {"Authorization": f"Bearer {self._token[0]}"}
-        if self._secret is None:
-            self._secret = store_in(self.data_dir).add(
+        if self._credentials is None:
+            secret = store_in(self.data_dir).add(
                 Account(
                     TEST_CLIENT,
                     "client",
@@ -88,16 +86,8 @@ class SuiteProcess:
                     directorates=("*",),
                 )
             )
-        answer = httpx.post(
-            f"{self.url}/issuer/token",
-            data={"grant_type": "client_credentials"},
-            auth=(TEST_CLIENT, self._secret),
-            timeout=10,
-        )
-        answer.raise_for_status()
-        token = answer.json()
-        self._token = (token["access_token"], time.time() + token["expires_in"])
-        return {"Authorization": f"Bearer {token['access_token']}"}
+            self._credentials = ClientCredentials(f"{self.url}/issuer/token", TEST_CLIENT, secret)
+        return {"Authorization": f"Bearer {self._credentials.token()}"}
 
     def client(self, timeout: float = 10) -> httpx.Client:
         """An HTTP client for the suite, signed in (see :meth:`headers`)."""
