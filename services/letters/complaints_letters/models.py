@@ -55,6 +55,11 @@ class CaseFacts(Base):
     """The deadlines engine's dates: {"<stage>.<kind>": "2026-05-05"}, kept up to date."""
     responded: Mapped[dict] = mapped_column(JSON, default=dict)
     """Stages answered: {"<stage>": "2026-05-01"} (a reminder then needs no holding letter)."""
+    escalated: Mapped[dict] = mapped_column(JSON, default=dict)
+    """Stages asked for: {"<stage>": "2026-05-20"} (each gets an acknowledgement)."""
+    extensions: Mapped[dict] = mapped_column(JSON, default=dict)
+    """Extensions by the id of their ``case.extended`` event: its reason, and the new date
+    when the deadlines engine has moved the deadline (the holding letter needs both)."""
 
 
 class Status(StrEnum):

@@ -48,3 +48,14 @@ def as_pdf(html: str) -> bytes:
     # Only inline data: nothing in a letter's HTML can make the service fetch a URL.
     fetcher = URLFetcher(allowed_protocols={"data"})
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
+
+
+def as_text(html: str) -> str:
+    """TEMPORARY (replaced by the packs branch)."""
+    import re as _re
+
+    text = _re.sub(r"<(br|/p|/li|/h\d|/div)[^>]*>", "\n", html)
+    text = _re.sub(r"<[^>]+>", "", text)
+    import html as _html
+
+    return "\n".join(" ".join(line.split()) for line in _html.unescape(text).splitlines()).strip()
