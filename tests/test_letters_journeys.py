@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ APPROVER = "letters-approver"
 GONE = ("approved", "sent", "delivered")  # TEMP
 
 
-def suite_of(settings: Settings):  # noqa: ANN201 - the harness's context manager
+def suite_of(settings: Settings) -> AbstractAsyncContextManager[Running]:
     return running(
         settings, create_intake(settings), create_deadlines(settings), create_letters(settings)
     )
@@ -51,9 +52,9 @@ class Letters:
     async def one(self, kind: str, stage: int = 1, status: tuple[str, ...] = ()) -> dict:
         async def found() -> dict | None:
             for letter in await self.all():
-                if letter["kind"] == kind and letter["stage"] == stage:
-                    if not status or letter["status"] in status:
-                        return letter
+                same = letter["kind"] == kind and letter["stage"] == stage
+                if same and (not status or letter["status"] in status):
+                    return letter
             return None
 
         return await eventually(found)
