@@ -318,6 +318,25 @@ def register_api(
         return new
 
     @router.post(
+        "/api/v1/letters/{letter_id}/refresh",
+        response_model=LetterView,
+        responses={**NOT_FOUND, **CONFLICT},
+        tags=["letters"],
+    )
+    async def refresh_letter(request: Request, who: Writer, letter_id: uuid.UUID) -> Letter:
+        """Give a draft the deadlines engine's date for the complainant's next step, when
+        approval said the two disagree."""
+        async with service.db.transaction() as session:
+            letter = await visible_letter(session, who, letter_id, lock=True)
+            if letter.status != Status.DRAFT:
+                raise refuse(letter, "refreshed")
+            change = drafter.redate(letter, await session.get(CaseFacts, letter.case_id))
+            if change is not None:
+                history(session, letter, who.username, "refreshed", change)
+            await audited(session, request, who, Access.CHANGE, "refresh_letter", letter)
+        return letter
+
+    @router.post(
         "/api/v1/letters/{letter_id}/approve",
         response_model=LetterView,
         responses={**NOT_FOUND, **CONFLICT},

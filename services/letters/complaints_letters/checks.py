@@ -58,10 +58,10 @@ def _response_problems(letter: Letter, facts: CaseFacts, text: str) -> list[str]
             "the deadlines engine has not yet dated the window to ask for stage "
             f"{step['to_stage']}: try again in a moment"
         )
-    elif date.fromisoformat(engine) != by:
+    elif date.fromisoformat(engine) != by:  # refresh takes the engine's
         found.append(
             f"the letter gives {long_date(by)} as the last day to ask for stage "
             f"{step['to_stage']}, but the deadlines engine says "
-            f"{long_date(date.fromisoformat(engine))}"
+            f"{long_date(date.fromisoformat(engine))}: refresh the draft to take it"
         )
     return found

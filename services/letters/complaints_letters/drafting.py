@@ -115,6 +115,18 @@ class Drafter:
         letter.text = as_text(rendered.html)
         letter.issued_on = issued_on
 
+    def redate(self, letter: Letter, facts: CaseFacts) -> str | None:
+        """Take the deadlines engine's date for a response's next step (it is the record:
+        it knows closure days this service's calendar may not); what changed, or None."""
+        step = letter.facts.get("next_step", {})
+        engine = facts.due.get(f"{letter.stage}.escalation_window")
+        if step.get("kind") != "escalate" or engine is None or step.get("by") == engine:
+            return None
+        letter.facts = {**letter.facts, "next_step": {**step, "by": engine}}
+        letter.next_step_on = date.fromisoformat(engine)
+        self.render(letter, today_in_england())
+        return f"next step by {engine} (was {step.get('by')}), as the deadlines engine has it"
+
     async def draft(
         self,
         session: AsyncSession,

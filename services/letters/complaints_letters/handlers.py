@@ -21,7 +21,7 @@ from complaints_letters.drafting import SYSTEM, Drafter, history
 from complaints_letters.kinds import Kind
 from complaints_letters.models import OPEN, CaseFacts, Letter, LetterEvent, Status
 from complaints_letters.next_step import next_step
-from complaints_shared.calendar import organisation_calendar, today_in_england
+from complaints_shared.calendar import organisation_calendar
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import (
     CaseAllocated,
@@ -128,27 +128,6 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
             stage=stage,
         )
 
-    async def date_next_step(session: AsyncSession, facts: CaseFacts, stage: int) -> None:
-        """Give the stage's response drafts the engine's date for asking for the next
-        stage: the engine is the record (a closure letters' calendar does not know of)."""
-        engine = facts.due.get(f"{stage}.{DeadlineKind.ESCALATION_WINDOW}")
-        drafts = await session.scalars(
-            select(Letter).where(
-                Letter.case_id == facts.case_id,
-                Letter.kind == Kind.RESPONSE,
-                Letter.stage == stage,
-                Letter.status == Status.DRAFT,
-            )
-        )
-        for letter in drafts:
-            step = letter.facts.get("next_step", {})
-            if engine is None or step.get("kind") != "escalate" or step.get("by") == engine:
-                continue
-            letter.facts = {**letter.facts, "next_step": {**step, "by": engine}}
-            letter.next_step_on = date.fromisoformat(engine)
-            drafter.render(letter, today_in_england())
-            history(session, letter, SYSTEM, "redated", f"next step by {engine}, as scheduled")
-
     async def holding_for_extension(session: AsyncSession, facts: CaseFacts, cause: str) -> None:
         extension = facts.extensions.get(cause, {})
         if "reason" not in extension or "new_due_on" not in extension or facts.ended:
@@ -181,6 +160,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
         facts.imported = case.imported
         facts.writable = case.expects_letters
         await acknowledge(session, facts, 1)
+        await holding_for_reminder(session, facts, 1)
         if case.consent == Consent.REQUESTED:
             await drafter.draft(session, facts, Kind.CONSENT_AWAITED, "consent_awaited")
 
@@ -229,8 +209,6 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
                 # drafted before or after a reopening is heard of.
                 facts.response_due_on = deadline.due_on
             await acknowledge(session, facts, 1)
-        elif deadline.kind == DeadlineKind.ESCALATION_WINDOW:
-            await date_next_step(session, facts, deadline.stage)
         elif deadline.stage > 1 and facts.procedure is not None:
             await acknowledge(session, facts, deadline.stage)
 
@@ -240,8 +218,6 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
     ) -> None:
         facts = await _facts(session, envelope.case_id)
         facts.due = {**facts.due, f"{moved.stage}.{moved.kind}": moved.new_due_on.isoformat()}
-        if moved.kind == DeadlineKind.ESCALATION_WINDOW:
-            await date_next_step(session, facts, moved.stage)
         if moved.kind != DeadlineKind.RESPONSE or envelope.causation_id is None:
             return
         cause = str(envelope.causation_id)
@@ -271,6 +247,21 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
         }
         await holding_for_extension(session, facts, cause)
 
+    async def holding_for_reminder(session: AsyncSession, facts: CaseFacts, stage: int) -> None:
+        due_on = facts.due.get(f"{stage}.reminder")
+        if due_on is None or facts.reference is None:
+            return  # the case itself has not arrived yet: case_received comes back here
+        if facts.ended or str(stage) in facts.responded:
+            return
+        await drafter.draft(
+            session,
+            facts,
+            Kind.HOLDING,
+            f"holding.reminder.{stage}.{due_on}",
+            {"because": "reminder", "due_on": due_on},
+            stage=stage,
+        )
+
     @service.on(DeadlineReminder)
     async def reminder(envelope: Envelope, due: DeadlineReminder, session: AsyncSession) -> None:
         """A response falls due soon and the case is unanswered: a holding letter, drafted
@@ -278,16 +269,8 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
         if due.kind != DeadlineKind.RESPONSE:
             return
         facts = await _facts(session, envelope.case_id)
-        if facts.ended or str(due.stage) in facts.responded or facts.reference is None:
-            return
-        await drafter.draft(
-            session,
-            facts,
-            Kind.HOLDING,
-            f"holding.reminder.{due.stage}.{due.due_on.isoformat()}",
-            {"because": "reminder", "due_on": due.due_on.isoformat()},
-            stage=due.stage,
-        )
+        facts.due = {**facts.due, f"{due.stage}.reminder": due.due_on.isoformat()}
+        await holding_for_reminder(session, facts, due.stage)
 
     @service.on(ClockStopped)
     async def clock_stopped(
