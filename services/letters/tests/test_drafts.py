@@ -181,3 +181,27 @@ async def test_holding_letters_can_be_issued_automatically(settings: Settings) -
         ).text
         assert "Thursday 30 April 2026" in " ".join(text.split())
         assert "[To be written" not in text
+
+
+async def test_a_response_in_easy_read_and_large_print(settings: Settings) -> None:
+    async with running(settings, create(settings)) as suite:
+        received = case_received(settings, directorate="childrens", reference="CSC-2026-00008")
+        await suite.publish(received)
+        await suite.publish(case_responded(received, responded_on=date(2026, 4, 30)))
+        response = await one(suite, received.case_id, "response")
+        url = f"/api/v1/letters/{response['id']}"
+
+        async def text() -> str:
+            return " ".join((await suite.http.get(url, params={"format": "text"})).text.split())
+
+        standard = await text()
+        assert "Please ask us by Monday 1 June 2026" in standard
+        easy = await suite.http.patch(url, json={"variant": "easy_read"})
+        assert easy.json()["variant"] == "easy_read"
+        assert "You can ask us to look again. This is called Stage 2." in await text()
+        assert "Tell us by Monday 1 June 2026" in await text()
+        large = await suite.http.patch(url, json={"variant": "large_print"})
+        assert large.json()["template"].startswith("response.large_print")
+        assert "Please ask us by Monday 1 June 2026" in await text()
+        wrong = await suite.http.patch(url, json={"variant": "tiny"})
+        assert wrong.status_code == 422 and "variant" in wrong.text
