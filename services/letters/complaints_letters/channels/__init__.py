@@ -19,6 +19,7 @@ details: ids, statuses and the provider's own error text only.
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
     from complaints_shared.settings import Settings
 
 Route = Literal["email", "post"]
+
+_RENDERING = threading.Lock()
+"""One PDF rendered at a time: it is CPU-bound, and weasyprint's libraries (Pango,
+fontconfig) are not documented as safe to use from several threads at once."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,13 @@ class Outgoing:
         """The PDF, rendered now (in a thread: rendering is slow and blocking) if need be."""
         if isinstance(self.pdf, bytes):
             return self.pdf
-        return await asyncio.to_thread(self.pdf)
+        render = self.pdf
+
+        def rendered() -> bytes:
+            with _RENDERING:
+                return render()
+
+        return await asyncio.to_thread(rendered)
 
 
 class State(StrEnum):
