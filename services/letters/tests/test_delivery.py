@@ -269,7 +269,7 @@ async def _count(pending, n: int):
 
 
 async def test_a_permanent_failure_fails_the_letter_at_once(
-    settings: Settings, notify: FakeNotify
+    settings: Settings, notify: FakeNotify, capfd: pytest.CaptureFixture[str]
 ) -> None:
     settings = by_notify(settings, notify)
     service, delivery = letters(settings)
@@ -288,6 +288,10 @@ async def test_a_permanent_failure_fails_the_letter_at_once(
         unsent = await eventually(lambda: status_is(service, nowhere, Status.FAILED))
         assert unsent.reason == "the complainant gave no email or postal address"
         assert notify.posts == 1
+    logged = capfd.readouterr()
+    assert str(bad_address) in logged.out  # ids and kinds only:
+    for personal in ("ann@example.org", "Ann Example", "Dear Ms Example", "Not a valid email"):
+        assert personal not in logged.out + logged.err
 
 
 async def test_a_letter_that_fails_after_leaving_is_sent_again_as_a_new_attempt(
