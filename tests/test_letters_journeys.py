@@ -25,7 +25,7 @@ from complaints_shared.testing.harness import Running, eventually, running
 from complaints_shared.testing.issuer import LocalIssuer
 
 APPROVER = "letters-approver"
-GONE = ("approved", "sent", "delivered")  # TEMP
+GONE = ("sent", "delivered")
 
 
 def suite_of(settings: Settings) -> AbstractAsyncContextManager[Running]:

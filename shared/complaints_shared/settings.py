@@ -267,6 +267,13 @@ class Settings(BaseSettings):
     letters_poll_seconds: float = Field(
         default=5.0, gt=0, description="How often letters looks for letters to send or to check."
     )
+    letters_send_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds one call to the delivery channel may take. A send with no answer "
+        "after twice this (its process died) is looked up at the channel and sent again only "
+        "if the channel never got it.",
+    )
     notify_api_key: SecretStr | None = Field(
         default=None, description="GOV.UK Notify API key (for the `notify` channel)."
     )

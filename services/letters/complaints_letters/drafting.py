@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from complaints_letters.delivery import address_lines
 from complaints_letters.formats import as_text
 from complaints_letters.kinds import WORDED, Kind, template_for
 from complaints_letters.models import CaseFacts, Letter, LetterEvent, Status
@@ -52,11 +53,6 @@ def _dates(value: Any) -> Any:
     return value
 
 
-def address_lines(address: str | None) -> list[str]:
-    """A postal address as given (one line, commas or new lines) as its lines."""
-    return [line.strip() for line in re.split(r"[\n,]", address or "") if line.strip()]
-
-
 def history(
     session: AsyncSession, letter: Letter, actor: str, action: str, detail: str = ""
 ) -> None:
@@ -82,7 +78,10 @@ class Drafter:
             "complaints_team": settings.complaints_team,
             "contact": settings.complaints_contact.model_dump(mode="json"),
             "reference": facts.reference,
-            "recipient": {"name": name, "address_lines": address_lines(complainant.get("address"))},
+            "recipient": {
+                "name": name,
+                "address_lines": list(address_lines(complainant.get("address"))),
+            },
             "salutation": f"Dear {name}" if name else "Dear Sir or Madam",
             "complainant_name": name,
             "kind": str(kind),
@@ -194,7 +193,7 @@ def _addressee(wording: dict[str, str]) -> dict[str, Any]:
     return {
         "recipient": {
             "name": name,
-            "address_lines": address_lines(wording.get("recipient_address")),
+            "address_lines": list(address_lines(wording.get("recipient_address"))),
         },
         "salutation": f"Dear {name}",
     }
