@@ -49,11 +49,16 @@ class Letters:
         assert answer.status_code == 200, answer.text
         return answer.json()
 
-    async def one(self, kind: str, stage: int = 1, status: tuple[str, ...] = ()) -> dict:
+    async def one(
+        self, kind: str, stage: int = 1, status: tuple[str, ...] = (), key_word: str = ""
+    ) -> dict:
+        """The case's letter of ``kind`` at ``stage`` (in ``status``, saying ``key_word``)."""
+
         async def found() -> dict | None:
             for letter in await self.all():
                 same = letter["kind"] == kind and letter["stage"] == stage
-                if same and (not status or letter["status"] in status):
+                wanted = same and (not status or letter["status"] in status)
+                if wanted and (not key_word or key_word in await self.text(letter)):
                     return letter
             return None
 
@@ -121,7 +126,7 @@ async def test_an_adults_complaint_acknowledged_extended_and_answered(
             reason="we are waiting for the provider's records",
             agreed_on="2026-03-20",
         )
-        holding = await letters.one("holding", status=("draft",))
+        holding = await letters.one("holding", status=("draft",), key_word="need longer")
         text = await letters.text(holding)
         assert "Monday 30 March 2026" in text  # the old date
         assert "Wednesday 15 April 2026" in text  # 30 working days: past Easter

@@ -694,6 +694,7 @@ class Delivery:
                     organisation=organisation,
                     directorate=directorate,
                     case_id=letter.case_id,
+                    correlation_id=facts.correlation_id if facts else None,
                 )
                 for payload in payloads
             ),

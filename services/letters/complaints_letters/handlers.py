@@ -51,11 +51,13 @@ from complaints_shared.procedures import Procedure, procedure
 from complaints_shared.service import Service
 
 
-async def _facts(session: AsyncSession, case_id: uuid.UUID) -> CaseFacts:
-    facts = await session.get(CaseFacts, case_id, with_for_update=True)
+async def _facts(session: AsyncSession, envelope: Envelope) -> CaseFacts:
+    """The case's facts, locked for this handler; made on the case's first event."""
+    facts = await session.get(CaseFacts, envelope.case_id, with_for_update=True)
     if facts is None:
         facts = CaseFacts(
-            case_id=case_id,
+            case_id=envelope.case_id,
+            correlation_id=envelope.correlation_id,
             points={},
             people={},
             due={},
@@ -132,6 +134,19 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
         extension = facts.extensions.get(cause, {})
         if "reason" not in extension or "new_due_on" not in extension or facts.ended:
             return
+        reminded = await session.scalars(
+            select(Letter).where(
+                Letter.case_id == facts.case_id,
+                Letter.key.startswith(f"holding.reminder.{extension['stage']}."),
+                Letter.status == Status.DRAFT,
+            )
+        )
+        for draft in reminded:  # the extension's letter says what the reminder's would
+            draft.status, draft.reason = (
+                Status.CANCELLED,
+                "the extension's holding letter replaces it",
+            )
+            history(session, draft, SYSTEM, "cancelled", draft.reason)
         await drafter.draft(
             session,
             facts,
@@ -148,7 +163,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
 
     @service.on(CaseReceived)
     async def case_received(envelope: Envelope, case: CaseReceived, session: AsyncSession) -> None:
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         facts.reference = case.reference
         facts.organisation = envelope.organisation
         facts.directorate = envelope.directorate
@@ -168,13 +183,13 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
     async def allocated(
         envelope: Envelope, allocation: CaseAllocated, session: AsyncSession
     ) -> None:
-        (await _facts(session, envelope.case_id)).officer = allocation.officer
+        (await _facts(session, envelope)).officer = allocation.officer
 
     @service.on(PointsAgreed)
     async def points_agreed(
         envelope: Envelope, agreed: PointsAgreed, session: AsyncSession
     ) -> None:
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         facts.points = {
             **facts.points,
             **{
@@ -187,7 +202,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
     async def people_appointed(
         envelope: Envelope, appointed: PeopleAppointed, session: AsyncSession
     ) -> None:
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         facts.people = {
             **facts.people,
             str(appointed.stage): {
@@ -201,7 +216,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
     async def deadline_scheduled(
         envelope: Envelope, deadline: DeadlineScheduled, session: AsyncSession
     ) -> None:
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         facts.due = {**facts.due, f"{deadline.stage}.{deadline.kind}": deadline.due_on.isoformat()}
         if deadline.kind == DeadlineKind.RESPONSE and deadline.stage == 1:
             if facts.response_due_on is None:
@@ -216,7 +231,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
     async def rescheduled(
         envelope: Envelope, moved: DeadlineRescheduled, session: AsyncSession
     ) -> None:
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         facts.due = {**facts.due, f"{moved.stage}.{moved.kind}": moved.new_due_on.isoformat()}
         if moved.kind != DeadlineKind.RESPONSE or envelope.causation_id is None:
             return
@@ -235,7 +250,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
     async def extended(envelope: Envelope, extension: CaseExtended, session: AsyncSession) -> None:
         if extension.step != DeadlineKind.RESPONSE:
             return  # the adults' six-month limit: the response date itself is unchanged
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         cause = str(envelope.id)
         facts.extensions = {
             **facts.extensions,
@@ -268,7 +283,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
         now so it can go before the date passes."""
         if due.kind != DeadlineKind.RESPONSE:
             return
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         facts.due = {**facts.due, f"{due.stage}.reminder": due.due_on.isoformat()}
         await holding_for_reminder(session, facts, due.stage)
 
@@ -278,7 +293,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
     ) -> None:
         if stopped.reason == ClockStopReason.AWAITING_CONSENT:
             return  # the consent letters say so
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         await drafter.draft(
             session,
             facts,
@@ -290,7 +305,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
 
     @service.on(CaseTriaged)
     async def triaged(envelope: Envelope, triage: CaseTriaged, session: AsyncSession) -> None:
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         decided = triage.decided_on.isoformat()
         if triage.decision == TriageDecision.INELIGIBLE:
             particulars = {
@@ -318,13 +333,13 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
     async def withdrawn(
         envelope: Envelope, withdrawal: CaseWithdrawn, session: AsyncSession
     ) -> None:
-        await withdraw(session, await _facts(session, envelope.case_id), withdrawal.withdrawn_on)
+        await withdraw(session, await _facts(session, envelope), withdrawal.withdrawn_on)
 
     @service.on(CaseResponded)
     async def responded(envelope: Envelope, response: CaseResponded, session: AsyncSession) -> None:
         """The response letter, drafted with every statutory part for the officer's words;
         holding letters for the stage that have not gone are now moot."""
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         stage = response.stage
         facts.responded = {**facts.responded, str(stage): response.responded_on.isoformat()}
         await cancel_open(
@@ -372,7 +387,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
     async def escalated(
         envelope: Envelope, escalation: CaseEscalated, session: AsyncSession
     ) -> None:
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         facts.stage = escalation.to_stage
         facts.escalated = {
             **facts.escalated,
@@ -384,7 +399,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
     @service.on(CaseClosed)
     async def closed(envelope: Envelope, closure: CaseClosed, session: AsyncSession) -> None:
         """After a response: ask how we did (a case closed unanswered gets no survey)."""
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         facts.ended = True
         if facts.responded:
             await drafter.draft(
@@ -393,14 +408,14 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
 
     @service.on(CaseReopened)
     async def reopened(envelope: Envelope, _: CaseReopened, session: AsyncSession) -> None:
-        (await _facts(session, envelope.case_id)).ended = False
+        (await _facts(session, envelope)).ended = False
 
     @service.on(CaseAnonymised)
     async def case_anonymised(
         envelope: Envelope, anonymised: CaseAnonymised, session: AsyncSession
     ) -> None:
         """Past retention: the letters' words go (their kind and dates stay, for the record)."""
-        facts = await _facts(session, envelope.case_id)
+        facts = await _facts(session, envelope)
         facts.complainant, facts.officer, facts.points, facts.people = None, None, {}, {}
         notice = (
             f"This letter was removed on {anonymised.anonymised_on:%d %B %Y}: the case "

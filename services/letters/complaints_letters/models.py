@@ -32,6 +32,8 @@ class CaseFacts(Base):
 
     case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(32))
+    correlation_id: Mapped[uuid.UUID | None] = mapped_column()
+    """The case's chain of events: letters' own events join it, to be traced with it."""
     organisation: Mapped[str | None] = mapped_column(String(64))
     directorate: Mapped[str | None] = mapped_column(String(64))
     procedure: Mapped[str | None] = mapped_column(String(64))

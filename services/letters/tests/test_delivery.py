@@ -87,7 +87,7 @@ def send_as_stored(settings: Settings) -> Prepare:
             route=to.route,
             kind=letter.kind,
             case_reference=facts.reference if facts else "",
-            subject=f"{settings.organisation_name}: your complaint",
+            subject=f"{settings.organisation_name}: your complaint {facts.reference}",
             text=letter.text,
             pdf=lambda: as_pdf(html),
             email=to.email,
