@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
+from complaints_letters.formats import PdfUnavailable, as_pdf
 from complaints_letters.models import CaseFacts, Letter
-from complaints_letters.rendering import PdfUnavailable, as_pdf
 from complaints_shared.audit import Access
 from complaints_shared.auth import Principal, Role, requires
 from complaints_shared.case_access import CASE_ROLES
