@@ -1,33 +1,67 @@
-"""Rendering letters from jinja2 templates (HTML, autoescaped)."""
+"""A rendered letter in the forms it is sent in: plain text for an email's body, PDF to print.
+
+The HTML from the templates is the letter; these are made from it, never written
+separately, so the email and the printed letter cannot say different things.
+"""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+import re
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from inscriptis import Inscriptis
+from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.html_properties import Display
+from inscriptis.model.config import ParserConfig
+from inscriptis.model.html_element import HtmlElement
+from inscriptis.model.tag import CustomHtmlTagHandlerMapping
+from lxml import html as lxml_html
+
+PRINT_ONLY = "print-only"
+"""A class for what belongs on paper only: the address block for the envelope's window."""
 
 
-def long_date(value: date) -> str:
-    """``Monday 7 December 2026``: how dates are written in letters."""
-    return f"{value:%A} {value.day} {value:%B %Y}"
+def _ul_start(state, _attributes: dict) -> None:
+    state.li_counter.append("- ")
 
 
-def environment() -> Environment:
-    """Templates from this package; a missing variable is an error, never a blank."""
-    env = Environment(
-        loader=PackageLoader("complaints_letters", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+def _ul_end(state) -> None:
+    state.li_counter.pop()
+
+
+def _text_config() -> ParserConfig:
+    css = dict(CSS_PROFILES["strict"])
+    # Lists start at the margin ("- item", "1. item"): an email is read narrow, on a phone.
+    css["ul"] = HtmlElement(display=Display.block, padding_inline=0)
+    css["ol"] = HtmlElement(display=Display.block, padding_inline=0)
+    handlers = CustomHtmlTagHandlerMapping(
+        start_tag_mapping={"ul": _ul_start}, end_tag_mapping={"ul": _ul_end}
     )
-    env.filters["long_date"] = long_date
-    return env
+    return ParserConfig(
+        css=css, display_links=False, display_images=False, custom_html_tag_handler_mapping=handlers
+    )
 
 
-def render(env: Environment, template: str, context: dict[str, Any]) -> str:
-    return env.get_template(template).render(**context)
+_CONFIG = _text_config()
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def as_text(html: str) -> str:
+    """The letter as plain text for an email's body: headings and paragraphs apart, list
+    items as ``- item`` (or ``1. item``), line breaks kept, the address block left out.
+
+    inscriptis lays the text out as a browser would (whitespace collapsed, blocks on
+    lines of their own); lxml parses the HTML first so print-only parts can go.
+    """
+    if not html.strip():
+        return ""
+    tree = lxml_html.document_fromstring(html)
+    for element in tree.xpath(
+        f'//*[contains(concat(" ", normalize-space(@class), " "), " {PRINT_ONLY} ")]'
+    ):
+        element.drop_tree()
+    text = Inscriptis(tree, _CONFIG).get_text()
+    lines = [line.rstrip() for line in text.splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip() + "\n"
 
 
 class PdfUnavailable(Exception):
@@ -48,14 +82,3 @@ def as_pdf(html: str) -> bytes:
     # Only inline data: nothing in a letter's HTML can make the service fetch a URL.
     fetcher = URLFetcher(allowed_protocols={"data"})
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
-
-
-def as_text(html: str) -> str:
-    """TEMPORARY (replaced by the packs branch)."""
-    import re as _re
-
-    text = _re.sub(r"<(br|/p|/li|/h\d|/div)[^>]*>", "\n", html)
-    text = _re.sub(r"<[^>]+>", "", text)
-    import html as _html
-
-    return "\n".join(" ".join(line.split()) for line in _html.unescape(text).splitlines()).strip()
