@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from pathlib import Path
 
 from complaints_letters.service import create
 from complaints_shared.contracts.envelope import Envelope
@@ -205,3 +206,32 @@ async def test_a_response_in_easy_read_and_large_print(settings: Settings) -> No
         assert "Please ask us by Monday 1 June 2026" in await text()
         wrong = await suite.http.patch(url, json={"variant": "tiny"})
         assert wrong.status_code == 422 and "variant" in wrong.text
+
+
+async def test_a_councils_response_template_without_the_rights_paragraph_is_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The check reads the letter as rendered, so a council's own template that drops the
+    Ombudsman paragraph cannot be approved."""
+    own = tmp_path / "templates" / settings.organisation / "adults"
+    own.mkdir(parents=True)
+    (own / "response.html.j2").write_text(
+        '{% extends "layout.html.j2" %}{% block body %}<p>{{ salutation }},</p>'
+        '<p>Our answer: {{ outcome }}.</p>{{ words("introduction") }}'
+        '{{ words("conclusion") }}{% endblock %}'
+    )
+    settings = settings.model_copy(update={"letters_templates_dir": tmp_path / "templates"})
+    async with running(settings, create(settings)) as suite:
+        received = case_received(settings)
+        await suite.publish(received)
+        await suite.publish(case_responded(received, responded_on=date(2026, 4, 30)))
+        response = await one(suite, received.case_id, "response")
+        assert f"override {settings.organisation}/adults" in response["template"]
+        url = f"/api/v1/letters/{response['id']}"
+        wording = {"introduction": "Our answer.", "conclusion": "Thank you."}
+        await suite.http.patch(url, json={"wording": wording})
+        refused = await suite.http.post(f"{url}/approve")
+        assert refused.status_code == 409
+        assert "the paragraph on the right to go to the Ombudsman is missing" in (
+            refused.json()["detail"]["problems"]
+        )

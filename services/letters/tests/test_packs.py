@@ -274,12 +274,12 @@ def test_the_listing_and_the_command_say_where_each_template_comes_from(
     assert "pack standard" in lines["acknowledgement large_print pack"]
     assert "Packs, in order: standard (complaints-letters)" in out
 
-    bad = write(tmp_path / "demo" / "holding.html.j2", "{% if %}")
+    bad = write(tmp_path / "demo" / "notice.html.j2", "{% if %}")
     assert main(["letters", "templates"]) == 1
     captured = capsys.readouterr()
     assert f"{bad}:1:" in captured.err
-    # Left out (the built-in pack has no holding letter to fall back to here).
-    assert not [line for line in captured.out.splitlines() if line.startswith("holding")]
+    # Left out (the built-in pack has no "notice" template to fall back to here).
+    assert not [line for line in captured.out.splitlines() if line.startswith("notice")]
 
 
 def install_pack(site: Path, distribution: str, pack: str, templates: dict[str, str]) -> Path:
@@ -314,7 +314,7 @@ def test_installed_packs_come_before_the_built_in_one_by_name_and_overrides_befo
         site,
         "alpha-council-letters",
         "alpha",
-        {"acknowledgement.html.j2": marked("ALPHA"), "holding.html.j2": "{% if %}"},
+        {"acknowledgement.html.j2": marked("ALPHA"), "notice.html.j2": "{% if %}"},
     )
     write(site / "broken_pack-1.0.dist-info" / "METADATA", "Metadata-Version: 2.1\nName: b\n")
     write(
@@ -327,7 +327,7 @@ def test_installed_packs_come_before_the_built_in_one_by_name_and_overrides_befo
     assert [pack.name for pack in packs.packs] == ["alpha", "zeta", "standard"]
     problems = {str(problem) for problem in packs.problems}
     assert any("broken" in problem and "no_such_module" in problem for problem in problems)
-    assert f"{alpha / 'holding.html.j2'}:1: " in " ".join(problems)
+    assert f"{alpha / 'notice.html.j2'}:1: " in " ".join(problems)
 
     rendered = packs.render("acknowledgement", letter_context(), "demo", "adults")
     assert "ALPHA for" in rendered.html and rendered.source == "pack alpha"
@@ -335,7 +335,7 @@ def test_installed_packs_come_before_the_built_in_one_by_name_and_overrides_befo
     listed = {(item.name, item.variant): item.source for item in packs.listing("demo", "")}
     assert listed["letterhead", "standard"] == "pack zeta"
     assert listed["layout", "standard"] == "pack standard"
-    assert ("holding", "standard") not in listed  # broken, and nothing else has one
+    assert ("notice", "standard") not in listed  # broken, and nothing else has one
 
     write(tmp_path / "none-yet" / "demo" / "acknowledgement.html.j2", marked("FOLDER"))
     packs = TemplatePacks(Settings(letters_templates_dir=tmp_path / "none-yet"))
