@@ -264,6 +264,11 @@ class Settings(BaseSettings):
         description="Seconds before trying a failed delivery again after the 1st, 2nd... "
         "failure; when they run out the letter is failed and shown to the team.",
     )
+    letters_paused: bool = Field(
+        default=False,
+        description="Send nothing new: approved letters wait (a wrong template found, the "
+        "channel's outage); drafting, approval and following letters already sent go on.",
+    )
     letters_poll_seconds: float = Field(
         default=5.0, gt=0, description="How often letters looks for letters to send or to check."
     )

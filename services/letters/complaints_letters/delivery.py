@@ -267,7 +267,10 @@ class Delivery:
         """One pass: settle open attempts, send approved letters, ask about sent ones.
         Returns whether it did anything (then another pass follows at once)."""
         settled = await self._each(await self._claim_open(), self._settle)
-        sent = await self._each(await self._claim_approved(), self._send)
+        if self.service.settings.letters_paused:
+            sent = 0  # an operator's pause: approved letters wait; what went is still followed
+        else:
+            sent = await self._each(await self._claim_approved(), self._send)
         checked = await self._each(await self._claim_sent(), self._check)
         return bool(settled or sent or checked)
 

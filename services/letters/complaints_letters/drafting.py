@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_letters.delivery import address_lines
@@ -66,6 +66,9 @@ class Drafter:
     def __init__(self, settings: Settings, templates: TemplatePacks) -> None:
         self.settings = settings
         self.templates = templates
+        self.wake: Callable[[], None] = lambda: None
+        """Told when a letter is drafted approved (the service sets it to the delivery
+        worker's wake-up), once the drafting transaction commits."""
 
     def common(self, facts: CaseFacts, kind: Kind, stage: int) -> dict[str, Any]:
         """What every letter carries: who writes, to whom, about which case."""
@@ -90,7 +93,10 @@ class Drafter:
             "procedure_name": PROCEDURE_NAMES.get(facts.procedure or "", "complaints procedure"),
             "directorate_name": directorate.name if directorate else facts.directorate,
             "received_on": facts.received_on.isoformat() if facts.received_on else None,
-            "signatory": facts.officer or settings.complaints_team,
+            # An acknowledgement is the team's (it goes before anyone is allocated).
+            "signatory": settings.complaints_team
+            if kind == Kind.ACKNOWLEDGEMENT
+            else facts.officer or settings.complaints_team,
         }
 
     def render(self, letter: Letter, issued_on: date) -> None:
@@ -180,6 +186,7 @@ class Drafter:
         history(session, letter, actor, "drafted", f"{kind}, stage {stage}")
         if not worded:
             history(session, letter, SYSTEM, "approved", "needs nobody's words")
+            event.listen(session.sync_session, "after_commit", lambda _: self.wake(), once=True)
         log.info("letter drafted", letter_id=str(letter.id), kind=str(kind), status=letter.status)
         return letter
 

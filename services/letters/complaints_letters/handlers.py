@@ -87,6 +87,15 @@ async def cancel_open(
         history(session, letter, SYSTEM, "cancelled", reason)
 
 
+def _moot(facts: CaseFacts, stage: int) -> str | None:
+    """Why a holding letter for ``stage`` need not go, if it need not."""
+    if str(stage) in facts.responded:
+        return f"stage {stage} was answered"
+    if facts.ended:
+        return "the case has ended"
+    return None
+
+
 def register_handlers(service: Service, drafter: Drafter) -> None:
     settings = service.settings
     procedures = settings.configured_procedures()
@@ -96,22 +105,34 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
 
     async def acknowledge(session: AsyncSession, facts: CaseFacts, stage: int) -> None:
         """The acknowledgement of ``stage``, once the case and its date are both here."""
-        if facts.reference is None or facts.ended:
+        if facts.reference is None:
             return
-        if stage == 1:
+        if stage == 1:  # owed for every complaint received, whatever has happened since
             if facts.response_due_on is None:
                 return
-            await drafter.draft(
+            letter = await drafter.draft(
                 session,
                 facts,
                 Kind.ACKNOWLEDGEMENT,
                 "acknowledgement.1",
                 {"response_due_on": facts.response_due_on.isoformat()},
             )
+            withdrawn = await session.scalar(
+                select(Letter.id).where(
+                    Letter.case_id == facts.case_id, Letter.kind == Kind.WITHDRAWAL
+                )
+            )
+            if letter is not None and withdrawn is not None:
+                # Its date came after a withdrawal (the case may since have reopened):
+                # kept as the withdrawal would have left it, not sent.
+                letter.status, letter.reason = Status.CANCELLED, "the complaint was withdrawn"
+                history(session, letter, SYSTEM, "cancelled", letter.reason)
+            return
+        if facts.ended:
             return
         requested_on = facts.escalated.get(str(stage))
         dating = dating_step(procedure_of(facts), stage)
-        due_on = facts.due.get(f"{stage}.{dating}")
+        due_on = facts.due.get(f"{stage}.{dating}.first")
         if requested_on is None or due_on is None:
             return
         stage_def = procedure_of(facts).stage(stage)
@@ -132,7 +153,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
 
     async def holding_for_extension(session: AsyncSession, facts: CaseFacts, cause: str) -> None:
         extension = facts.extensions.get(cause, {})
-        if "reason" not in extension or "new_due_on" not in extension or facts.ended:
+        if "reason" not in extension or "new_due_on" not in extension:
             return
         reminded = await session.scalars(
             select(Letter).where(
@@ -147,7 +168,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
                 "the extension's holding letter replaces it",
             )
             history(session, draft, SYSTEM, "cancelled", draft.reason)
-        await drafter.draft(
+        letter = await drafter.draft(
             session,
             facts,
             Kind.HOLDING,
@@ -160,6 +181,10 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
             },
             stage=extension["stage"],
         )
+        moot = _moot(facts, extension["stage"])
+        if letter is not None and moot:  # heard of after the stage's answer: kept, not sent
+            letter.status, letter.reason = Status.CANCELLED, moot
+            history(session, letter, SYSTEM, "cancelled", moot)
 
     @service.on(CaseReceived)
     async def case_received(envelope: Envelope, case: CaseReceived, session: AsyncSession) -> None:
@@ -217,7 +242,11 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
         envelope: Envelope, deadline: DeadlineScheduled, session: AsyncSession
     ) -> None:
         facts = await _facts(session, envelope)
-        facts.due = {**facts.due, f"{deadline.stage}.{deadline.kind}": deadline.due_on.isoformat()}
+        key, due_on = f"{deadline.stage}.{deadline.kind}", deadline.due_on.isoformat()
+        # The date as first scheduled too: an escalation's acknowledgement gives it, as the
+        # stage 1 acknowledgement gives the first response date, whenever it is drafted
+        # (a corporate Stage 2 response is moved by the acknowledgement's own date).
+        facts.due = {f"{key}.first": due_on, **facts.due, key: due_on}
         if deadline.kind == DeadlineKind.RESPONSE and deadline.stage == 1:
             if facts.response_due_on is None:
                 # The first date only: the acknowledgement promises it, whether it is

@@ -18,5 +18,6 @@ def create(settings: Settings) -> Service:
     drafter = Drafter(settings, TemplatePacks(settings))
     register_handlers(service, drafter)
     delivery = register_delivery(service, preparer(settings, drafter))
+    drafter.wake = delivery.wake
     register_api(service, drafter, delivery.wake, resend)
     return service

@@ -232,6 +232,7 @@ async def test_a_councils_response_template_without_the_rights_paragraph_is_refu
         await suite.http.patch(url, json={"wording": wording})
         refused = await suite.http.post(f"{url}/approve")
         assert refused.status_code == 409
-        assert "the paragraph on the right to go to the Ombudsman is missing" in (
-            refused.json()["detail"]["problems"]
+        assert (
+            "the paragraph on the right to go to the Ombudsman is missing"
+            in (refused.json()["detail"]["problems"])
         )
