@@ -340,16 +340,19 @@ class Delivery:
                 )
             )
         )
+        claim_id = letter.id
         try:
             async with self.service.outbox.savepoint(session):
                 outgoing = await self.prepare(session, letter)
         except NoRoute as error:
+            await session.refresh(letter)  # the savepoint's rollback expired it
             attempt = self._attempt(letter, number, letter.route or "post", now)
             session.add(attempt)
             await self._failed(session, letter, attempt, str(error), permanent=True)
             return None
         except Exception as error:
-            log.exception("a letter could not be prepared", letter_id=str(letter.id))
+            log.exception("a letter could not be prepared", letter_id=str(claim_id))
+            await session.refresh(letter)
             attempt = self._attempt(letter, number, letter.route or "post", now)
             session.add(attempt)
             reason = f"the letter could not be prepared for sending ({type(error).__name__})"
@@ -726,5 +729,15 @@ def register_delivery(
     @service.background
     async def deliver_letters() -> None:
         await delivery.run()
+
+    @service.idle_when
+    async def nothing_to_send() -> bool:
+        if service.settings.letters_paused:
+            return True
+        async with service.db.read() as session:
+            waiting = await session.scalar(
+                select(Letter.id).where(Letter.status == Status.APPROVED).limit(1)
+            )
+        return waiting is None
 
     return delivery
