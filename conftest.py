@@ -12,7 +12,7 @@ import pytest
 def pdf_rendering() -> None:
     """Letters render as PDF here (weasyprint needs Pango, a system library): skipped
     locally without it, a failure under CI (``.ci/run`` installs it)."""
-    from complaints_letters.rendering import PdfUnavailable, as_pdf
+    from complaints_letters.formats import PdfUnavailable, as_pdf
 
     try:
         as_pdf("<p></p>")

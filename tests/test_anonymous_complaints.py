@@ -65,7 +65,7 @@ async def test_a_name_given_with_an_anonymous_complaint_is_kept_nowhere(
         page = (
             await suite.http.get(f"/api/v1/letters/{letters[0]['id']}", params={"format": "html"})
         ).text
-        assert "Dear Sir or Madam," in page and "7 Hidden Lane, Anytown" in page
+        assert "Dear Sir or Madam," in page and "7 Hidden Lane" in page and "Anytown" in page
         assert await eventually(suite.quiet)
         everything = [
             json.dumps(await case_events(suite, case.id)),

@@ -29,7 +29,7 @@ def _working_days_ago(count: int) -> date:
 BASE = {
     "directorate": "childrens",
     "channel": "email",
-    "complainant": {"name": "Jo Parent"},
+    "complainant": {"name": "Jo Parent", "email": "jo@example.org"},  # letters can go
     "summary": "Nobody came to the review.",
 }
 
@@ -245,7 +245,8 @@ async def test_an_escalation_is_acknowledged_and_its_response_counts_from_then(
         assert states[(2, "acknowledgement")][0] == "met"
         answer = await suite.http.get("/api/v1/letters", params={"case_id": case.id})
         # Letters follow two streams (cases, deadlines): either may be written first.
-        letters = sorted(answer.json(), key=lambda letter: letter["stage"])
+        acknowledgements = [x for x in answer.json() if x["kind"] == "acknowledgement"]
+        letters = sorted(acknowledgements, key=lambda letter: letter["stage"])
         assert [(letter["kind"], letter["stage"]) for letter in letters] == [
             ("acknowledgement", 1),
             ("acknowledgement", 2),

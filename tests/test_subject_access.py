@@ -16,6 +16,7 @@ from complaints_intake.service import create as intake
 from complaints_learning.service import create as learning
 from complaints_letters.service import create as letters
 from complaints_reporting.service import create as reporting
+from complaints_shared.calendar import today_in_england
 from complaints_shared.settings import Settings
 from complaints_shared.subject_access import gather, zipped
 from complaints_shared.testing.cases import Case
@@ -24,6 +25,10 @@ from complaints_shared.testing.suite import EXAMPLE_COMPLAINT
 
 SERVICES = ("intake", "deadlines", "letters", "learning", "reporting")
 PERSON = {"name": "Sian Subject-Access", "email": "sian@example.org"}
+TODAY = today_in_england()
+COMPLAINT = {**EXAMPLE_COMPLAINT, "received_on": TODAY.isoformat()}
+"""Received today: no reminder of a response falls due (and drafts a holding letter)
+while the test runs."""
 
 
 async def test_a_persons_archive_holds_their_cases_letters_actions_and_who_read_them(
@@ -31,19 +36,23 @@ async def test_a_persons_archive_holds_their_cases_letters_actions_and_who_read_
 ) -> None:
     services = [f(settings) for f in (intake, deadlines, letters, learning, reporting)]
     async with running(settings, *services) as suite:
-        first = await Case.log(suite, {**EXAMPLE_COMPLAINT, "complainant": PERSON})
+        first = await Case.log(suite, {**COMPLAINT, "complainant": PERSON})
         second = await Case.log(
             suite,
-            {**EXAMPLE_COMPLAINT, "directorate": "childrens", "complainant": PERSON},
+            {**COMPLAINT, "directorate": "childrens", "complainant": PERSON},
         )
-        someone_else = await Case.log(suite, EXAMPLE_COMPLAINT)
-        await first.act("triage", decision="accepted", decided_on="2026-04-02")
+        someone_else = await Case.log(suite, COMPLAINT)
+        await first.act("triage", decision="accepted", decided_on=TODAY.isoformat())
         await first.act(
             "response",
             outcome="upheld",
-            responded_on="2026-04-20",
+            responded_on=TODAY.isoformat(),
             learning_actions=[
-                {"description": "Rota checks", "owner": "Lead", "due_on": "2026-06-30"}
+                {
+                    "description": "Rota checks",
+                    "owner": "Lead",
+                    "due_on": str(TODAY.replace(year=TODAY.year + 1)),
+                }
             ],
         )
 
@@ -59,7 +68,10 @@ async def test_a_persons_archive_holds_their_cases_letters_actions_and_who_read_
         cases = {case["id"] for case in json.loads(files["cases.json"])}
         assert cases == {first.id, second.id}
         letter_files = [path for path in files if path.endswith(".html")]
-        assert len(letter_files) == 2  # each case's acknowledgement, and nobody else's
+        # Each case's acknowledgement and the first's response (a draft is data held
+        # about them too), and nobody else's.
+        assert len(letter_files) == 3
+        assert sum("-response-" in path for path in letter_files) == 1
         assert all(PERSON["name"] in files[path].decode() for path in letter_files)
         pdfs = [path for path in files if path.endswith(".pdf")]
         assert sorted(p.removesuffix(".pdf") for p in pdfs) == sorted(
@@ -79,7 +91,8 @@ async def test_a_persons_archive_holds_their_cases_letters_actions_and_who_read_
         trail = await suite.http.get(
             "/api/v1/audit/letters", params={"access": "export", "case_id": first.id}
         )
-        assert [entry["what"] for entry in trail.json()] == ["subject_access_letters", "letter_pdf"]
+        what = [entry["what"] for entry in trail.json()]
+        assert what == ["subject_access_letters", "letter_pdf", "letter_pdf"]  # its two letters
         by_name = await gather(suite.http, SERVICES, email=None, name="sian subject-access")
         assert by_name.keys() == files.keys()
         with zipfile.ZipFile(io.BytesIO(zipped(files))) as archive:

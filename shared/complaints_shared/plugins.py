@@ -21,9 +21,14 @@ GROUPS = {
     "complaints.procedures": "procedures: a complaints_shared.procedures.Procedure",
     "complaints.commands": "commands: extra `complaints` subcommands (add_arguments, run)",
     "complaints.documents": "documents: () -> {repo path: JSON document} to publish and check",
+    "complaints.letter_channels": "letter delivery channels: create(settings) -> Channel",
+    "complaints.letter_templates": "letter template packs: a folder of jinja2 templates (a path, "
+    "a Traversable, or a function returning one); installed packs come before the built-in "
+    "`standard`, by name",
 }
 COMMANDS_GROUP = "complaints.commands"
 DOCUMENTS_GROUP = "complaints.documents"
+LETTER_CHANNELS_GROUP = "complaints.letter_channels"
 
 ServiceFactory = Callable[["Settings"], "Service"]
 

@@ -57,6 +57,7 @@ class Service:
         self._declared: set[tuple[str, int]] = set()
         self._startup: list[Callable[[], Awaitable[None]]] = []
         self._background: list[Callable[[], Awaitable[None]]] = []
+        self._idle_checks: list[Callable[[], Awaitable[bool]]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._js: JetStreamContext | None = None
         self._ping: Callable[[], Awaitable[bool]] | None = None
@@ -158,6 +159,19 @@ class Service:
         """Run ``task`` for as long as the service runs, beside the outbox relay."""
         self._background.append(task)
         return task
+
+    def idle_when(self, check: Callable[[], Awaitable[bool]]) -> Callable[[], Awaitable[bool]]:
+        """Say how a background task tells it has nothing in hand (letters: none approved
+        and unsent), so "caught up" covers work done outside the consumers too."""
+        self._idle_checks.append(check)
+        return check
+
+    async def idle(self) -> bool:
+        """Whether every background task that can say so has nothing in hand."""
+        for check in self._idle_checks:
+            if not await check():
+                return False
+        return True
 
     async def prepare(self) -> None:
         """Create this service's schema and tables, then run its start-up steps."""

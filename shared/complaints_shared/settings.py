@@ -41,6 +41,25 @@ class DirectorateConfig(BaseModel):
     reference_prefix: str = Field(pattern=r"^[A-Z]{2,6}$")
 
 
+class ContactDetails(BaseModel):
+    """How a complainant reaches the complaints team: printed on every letter."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: tuple[str, ...] = Field(min_length=1, max_length=7)
+    phone: str | None = None
+    email: str | None = None
+    web: str | None = None
+
+
+DEFAULT_CONTACT = ContactDetails(
+    address=("Customer Relations Team", "Demo Council", "Town Hall", "High Street", "DT1 1AA"),
+    phone="01234 567890",
+    email="complaints@demo-council.example",
+    web="https://www.demo-council.example/complaints",
+)
+
+
 DEFAULT_DIRECTORATES = {
     "adults": DirectorateConfig(
         name="Adult Social Care", procedure="adults", reference_prefix="ASC"
@@ -209,6 +228,73 @@ class Settings(BaseSettings):
     retention_check_seconds: float = Field(
         default=86_400.0, gt=0, description="How often intake looks for cases past retention."
     )
+
+    complaints_contact: ContactDetails = Field(
+        default=DEFAULT_CONTACT,
+        description="The complaints team's postal address, phone, email and web page, "
+        'printed on every letter (JSON, e.g. {"address": ["Complaints Team", "Town Hall", '
+        '"High Street", "AB1 2CD"], "phone": "01234 567890", "email": "complaints@..."}).',
+    )
+    letters_templates_dir: Path | None = Field(
+        default=None,
+        description="A folder of the council's own letter templates and letterhead, overriding "
+        "the installed packs by name: <dir>/<template>, <dir>/<organisation>/<template> or "
+        "<dir>/<organisation>/<directorate>/<template> (the most specific wins).",
+    )
+    letters_approval: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: {"*": ("response", "holding", "clock_stopped")},
+        description="Which kinds of letter a second person must approve, by directorate "
+        '("*" for the rest), e.g. {"*": ["response"], "childrens": ["response", "holding"]}.',
+    )
+    letters_automatic_holding: bool = Field(
+        default=False,
+        description="Send holding letters without an officer's words when an extension, a clock "
+        "stop or a reminder for an unanswered case calls for one (otherwise drafted for the "
+        "officer).",
+    )
+    letters_channel: str = Field(
+        default="local",
+        pattern=SLUG,
+        description="The delivery channel plugin letters go out by (complaints.letter_channels): "
+        "`local` writes them to <data_dir>/outbox, `notify` sends them by GOV.UK Notify.",
+    )
+    letters_retry_backoff: tuple[float, ...] = Field(
+        default=(60.0, 300.0, 1800.0, 7200.0),
+        min_length=1,
+        description="Seconds before trying a failed delivery again after the 1st, 2nd... "
+        "failure; when they run out the letter is failed and shown to the team.",
+    )
+    letters_paused: bool = Field(
+        default=False,
+        description="Send nothing new: approved letters wait (a wrong template found, the "
+        "channel's outage); drafting, approval and following letters already sent go on.",
+    )
+    letters_poll_seconds: float = Field(
+        default=5.0, gt=0, description="How often letters looks for letters to send or to check."
+    )
+    letters_send_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds one call to the delivery channel may take. A send with no answer "
+        "after twice this (its process died) is looked up at the channel and sent again only "
+        "if the channel never got it.",
+    )
+    notify_api_key: SecretStr | None = Field(
+        default=None, description="GOV.UK Notify API key (for the `notify` channel)."
+    )
+    notify_base_url: str = Field(
+        default="https://api.notifications.service.gov.uk", description="GOV.UK Notify's API."
+    )
+    notify_email_template_id: str | None = Field(
+        default=None,
+        description="The Notify email template letters are sent with: its subject is "
+        "((subject)), its body ((body)), and it links the PDF as ((letter)).",
+    )
+
+    def approval_needed(self, directorate: str, kind: str) -> bool:
+        """Whether a second person must approve a letter of ``kind`` in ``directorate``."""
+        kinds = self.letters_approval.get(directorate, self.letters_approval.get("*", ()))
+        return kind in kinds
 
     def stream_max_age_seconds(self) -> float:
         """How long a stream this process creates keeps an event (see stream_max_age_days)."""

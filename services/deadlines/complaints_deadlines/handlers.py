@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from complaints_deadlines.models import CaseOfficer, EarlyAcknowledgement, NoContactRoute
+from complaints_deadlines.models import CaseOfficer, Deadline, EarlyAcknowledgement, NoContactRoute
 from complaints_deadlines.scheduling import NoSuchDeadline, Scheduler
 from complaints_shared.calendar import add_months
 from complaints_shared.contracts.envelope import Envelope
@@ -40,9 +41,12 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
     ) -> None:
         early = await session.get(EarlyAcknowledgement, (envelope.case_id, stage))
         if early is not None:
-            await scheduler.meet(
-                session, envelope, stage, DeadlineKind.ACKNOWLEDGEMENT, early.issued_on
-            )
+            if await scheduler.find(session, envelope.case_id, stage, DeadlineKind.ACKNOWLEDGEMENT):
+                await scheduler.meet(
+                    session, envelope, stage, DeadlineKind.ACKNOWLEDGEMENT, early.issued_on
+                )
+            # else the stage has no acknowledgement step (children's Stage 2): letters
+            # acknowledges every escalation, and the letter meets nothing here.
             await session.delete(early)
 
     async def no_acknowledgement_without_contact(
@@ -109,6 +113,13 @@ def register_handlers(service: Service, scheduler: Scheduler) -> None:
                 session, envelope, stage, DeadlineKind.ACKNOWLEDGEMENT, letter.issued_on
             )
         except NoSuchDeadline:
+            scheduled = await session.scalar(
+                select(Deadline.id)
+                .where(Deadline.case_id == envelope.case_id, Deadline.stage == stage)
+                .limit(1)
+            )
+            if scheduled is not None:
+                return  # the stage has begun and has no acknowledgement step to meet
             if await session.get(EarlyAcknowledgement, (envelope.case_id, stage)) is None:
                 session.add(
                     EarlyAcknowledgement(

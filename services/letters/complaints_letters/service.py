@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from complaints_letters.api import register_api
+from complaints_letters.delivery import register_delivery, resend
+from complaints_letters.drafting import Drafter
 from complaints_letters.handlers import register_handlers
 from complaints_letters.models import Base
-from complaints_letters.rendering import environment
-from complaints_shared.contracts.events import LetterIssued
+from complaints_letters.packs import TemplatePacks
+from complaints_letters.sending import preparer
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 
 
 def create(settings: Settings) -> Service:
     service = Service("letters", Base.metadata, settings)
-    service.publishes(LetterIssued)
-    register_handlers(service, environment())
-    register_api(service)
+    drafter = Drafter(settings, TemplatePacks(settings))
+    register_handlers(service, drafter)
+    delivery = register_delivery(service, preparer(settings, drafter))
+    drafter.wake = delivery.wake
+    register_api(service, drafter, delivery.wake, resend)
     return service

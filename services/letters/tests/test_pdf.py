@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.server
 import threading
 
-from complaints_letters.rendering import as_pdf
+from complaints_letters.formats import as_pdf
 
 
 def test_a_letter_renders_as_pdf_without_fetching_what_it_points_at(pdf_rendering) -> None:

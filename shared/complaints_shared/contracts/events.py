@@ -330,6 +330,53 @@ class LetterIssued(EventPayload):
     )
 
 
+class LetterSent(EventPayload):
+    """A letter left by its delivery channel (the channel took it; see ``letter.delivered``).
+
+    ``kind`` is an open vocabulary (letters' kinds grow with template packs), so a
+    consumer never fails on a kind it does not know.
+    """
+
+    event_type: ClassVar[str] = "letter.sent"
+    schema_version: ClassVar[int] = 1
+
+    letter_id: uuid.UUID
+    kind: Slug
+    stage: int = 1
+    version: int = 1
+    channel: Slug
+    route: Literal["email", "post"]
+    sent_on: date
+
+
+class LetterDelivered(EventPayload):
+    """The channel reports the letter delivered (an email accepted, a letter posted)."""
+
+    event_type: ClassVar[str] = "letter.delivered"
+    schema_version: ClassVar[int] = 1
+
+    letter_id: uuid.UUID
+    kind: Slug
+    stage: int = 1
+    channel: Slug
+    delivered_on: date
+
+
+class LetterFailed(EventPayload):
+    """A delivery failed. ``final``: no more tries; the team must act (resend or write)."""
+
+    event_type: ClassVar[str] = "letter.failed"
+    schema_version: ClassVar[int] = 1
+
+    letter_id: uuid.UUID
+    kind: Slug
+    stage: int = 1
+    channel: Slug
+    failed_on: date
+    reason: Reason
+    final: bool
+
+
 class CaseTriaged(EventPayload):
     """Whether the representation is a complaint to investigate, and if not why not."""
 
@@ -675,6 +722,9 @@ PAYLOADS: tuple[type[EventPayload], ...] = (
     DeadlineCancelled,
     CalendarChanged,
     LetterIssued,
+    LetterSent,
+    LetterDelivered,
+    LetterFailed,
 )
 
 EVENT_TYPES: dict[tuple[str, int], type[EventPayload]] = {

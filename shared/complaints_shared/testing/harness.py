@@ -103,7 +103,8 @@ class Running:
         """Whether the hosted services have handled everything the bus has for them.
 
         Every consumer has nothing pending or awaiting acknowledgement and every
-        outbox is published (or parked, which the bus would not take). Events held until earlier ones arrive may remain (see
+        outbox is published (or parked, which the bus would not take), and every
+        background task that can say so is idle (letters: nothing approved unsent). Events held until earlier ones arrive may remain (see
         :meth:`held`). The organisation's message count on each stream is read before
         and after, so a relay publishing while the consumers are being asked cannot
         make this answer early.
@@ -121,7 +122,7 @@ class Running:
                     .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
                     .limit(1)
                 )
-            if unsent is not None:
+            if unsent is not None or not await service.idle():
                 return False
         return await self._message_counts() == before
 
