@@ -20,10 +20,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_letters.checks import problems
-from complaints_letters.drafting import SYSTEM, Drafter, history
+from complaints_letters.drafting import Drafter
 from complaints_letters.formats import PdfUnavailable, as_pdf
 from complaints_letters.kinds import Kind
-from complaints_letters.models import CaseFacts, Letter, LetterEvent, Status
+from complaints_letters.models import (
+    SYSTEM,
+    CaseFacts,
+    Letter,
+    LetterEvent,
+    Status,
+    cancel,
+    history,
+)
 from complaints_shared.audit import Access
 from complaints_shared.auth import Principal, Role, requires
 from complaints_shared.calendar import today_in_england
@@ -286,8 +294,7 @@ def register_api(
         return letter
 
     async def _new_version(session: AsyncSession, old: Letter, actor: str) -> Letter:
-        old.status, old.reason = Status.CANCELLED, f"replaced by version {old.version + 1}"
-        history(session, old, actor, "cancelled", old.reason)
+        cancel(session, old, actor, f"replaced by version {old.version + 1}")
         new = Letter(
             id=uuid.uuid4(),
             series=old.series,
@@ -380,15 +387,14 @@ def register_api(
         tags=["letters"],
     )
     async def cancel_letter(
-        request: Request, who: Writer, letter_id: uuid.UUID, cancel: Cancel
+        request: Request, who: Writer, letter_id: uuid.UUID, why: Cancel
     ) -> Letter:
         """Stop a letter that has not gone (a draft, or approved and not yet sent)."""
         async with service.db.transaction() as session:
             letter = await visible_letter(session, who, letter_id, lock=True)
             if letter.status not in (Status.DRAFT, Status.APPROVED):
                 raise refuse(letter, "cancelled")
-            letter.status, letter.reason = Status.CANCELLED, cancel.reason
-            history(session, letter, who.username, "cancelled", cancel.reason)
+            cancel(session, letter, who.username, why.reason)
             await audited(session, request, who, Access.CHANGE, "cancel_letter", letter)
         return letter
 

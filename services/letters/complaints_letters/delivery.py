@@ -65,7 +65,7 @@ from complaints_letters.channels import (
     State,
     load_channel,
 )
-from complaints_letters.models import Base, CaseFacts, Letter, LetterEvent, Status
+from complaints_letters.models import SYSTEM, Base, CaseFacts, Letter, Status, history
 from complaints_shared.calendar import today_in_england
 from complaints_shared.contracts.envelope import EventPayload, new_event
 from complaints_shared.contracts.events import (
@@ -80,7 +80,6 @@ from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
 
-ACTOR = "letters"
 BATCH = 10
 """Letters claimed at a time; sent side by side, at most :data:`CONCURRENT` at once."""
 CONCURRENT = 4
@@ -205,7 +204,7 @@ async def resend(session: AsyncSession, letter: Letter, actor: str) -> None:
         .where(DeliveryAttempt.letter_id == letter.id, DeliveryAttempt.counted.is_(True))
         .values(counted=False)
     )
-    session.add(LetterEvent(letter_id=letter.id, actor=actor, action="resend", detail=""))
+    history(session, letter, actor, "resend")
 
 
 # --- The worker ---------------------------------------------------------------------
@@ -361,7 +360,7 @@ class Delivery:
         attempt = self._attempt(letter, number, outgoing.route, now)
         attempt.next_try_at = now + self.lease
         session.add(attempt)
-        self._history(session, letter, "sending", f"attempt {number} by {self.channel.name}")
+        history(session, letter, SYSTEM, "sending", f"attempt {number} by {self.channel.name}")
         await session.flush()
         return _Claim(letter.id, letter.kind, attempt.id, number, outgoing=outgoing)
 
@@ -463,7 +462,7 @@ class Delivery:
                 attempt.outcome = Outcome.UNKNOWN
                 attempt.reason = _short(unknown)
                 attempt.next_try_at = _now() + timedelta(seconds=self._wait(attempt))
-                self._history(session, letter, "unknown", f"attempt {attempt.attempt}: no answer")
+                history(session, letter, SYSTEM, "unknown", f"attempt {attempt.attempt}: no answer")
                 log.warning("letter send outcome unknown", **self._ids(letter, attempt))
 
     async def _settle(self, claim: _Claim) -> None:
@@ -554,9 +553,10 @@ class Delivery:
         letter.channel = attempt.channel
         letter.reason = None
         today = today_in_england()
-        self._history(
+        history(
             session,
             letter,
+            SYSTEM,
             "sent",
             f"attempt {attempt.attempt} by {attempt.channel} ({attempt.route})",
         )
@@ -591,7 +591,7 @@ class Delivery:
             attempt.outcome = Outcome.DELIVERED
             attempt.next_try_at = None
             letter.status = Status.DELIVERED
-            self._history(session, letter, "delivered", f"by {attempt.channel}")
+            history(session, letter, SYSTEM, "delivered", f"by {attempt.channel}")
             await self._announce(
                 session,
                 letter,
@@ -635,18 +635,18 @@ class Delivery:
         final = permanent or spent > len(self.backoff)
         if letter.status == Status.CANCELLED:  # cancelled meanwhile: nothing to try again
             attempt.next_try_at = None
-            self._history(session, letter, outcome, reason)
+            history(session, letter, SYSTEM, outcome, reason)
             return
         if final:
             attempt.next_try_at = None
             letter.status = Status.FAILED
             letter.reason = reason
-            self._history(session, letter, "failed", reason)
+            history(session, letter, SYSTEM, "failed", reason)
         else:
             wait = 0.0 if now or outcome == Outcome.LOST else self.backoff[spent - 1]
             attempt.next_try_at = _now() + timedelta(seconds=wait)
             letter.status = Status.APPROVED
-            self._history(session, letter, outcome, f"{reason}; trying again in {wait:g} s")
+            history(session, letter, SYSTEM, outcome, f"{reason}; trying again in {wait:g} s")
         if outcome == Outcome.FAILED or final:
             await self._announce(
                 session,
@@ -682,9 +682,6 @@ class Delivery:
             return None
         wait = max(self.poll_seconds, min(MAX_CHECK_SECONDS, age.total_seconds() / 10))
         return now + timedelta(seconds=wait)
-
-    def _history(self, session: AsyncSession, letter: Letter, action: str, detail: str) -> None:
-        session.add(LetterEvent(letter_id=letter.id, actor=ACTOR, action=action, detail=detail))
 
     async def _announce(
         self, session: AsyncSession, letter: Letter, *payloads: EventPayload

@@ -23,15 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from complaints_letters.delivery import address_lines
 from complaints_letters.formats import as_text
 from complaints_letters.kinds import WORDED, Kind, template_for
-from complaints_letters.models import CaseFacts, Letter, LetterEvent, Status
+from complaints_letters.models import SYSTEM, CaseFacts, Letter, Status, history
 from complaints_letters.packs import TemplatePacks
 from complaints_shared.calendar import today_in_england
 from complaints_shared.settings import Settings
 
 log = structlog.get_logger(__name__)
-
-SYSTEM = "letters"
-"""The actor in a letter's history when nobody did it (drafted from an event, sent)."""
 
 PROCEDURE_NAMES = {
     "adults": "statutory adult social care complaints procedure",
@@ -51,13 +48,6 @@ def _dates(value: Any) -> Any:
     if isinstance(value, str) and _ISO_DATE.match(value):
         return date.fromisoformat(value)
     return value
-
-
-def history(
-    session: AsyncSession, letter: Letter, actor: str, action: str, detail: str = ""
-) -> None:
-    """Add a line to the letter's history (never personal data: ids, kinds, reasons)."""
-    session.add(LetterEvent(letter_id=letter.id, actor=actor, action=action, detail=detail))
 
 
 class Drafter:

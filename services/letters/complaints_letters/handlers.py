@@ -17,9 +17,9 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from complaints_letters.drafting import SYSTEM, Drafter, history
+from complaints_letters.drafting import Drafter
 from complaints_letters.kinds import Kind
-from complaints_letters.models import OPEN, CaseFacts, Letter, LetterEvent, Status
+from complaints_letters.models import OPEN, SYSTEM, CaseFacts, Letter, LetterEvent, Status, cancel
 from complaints_letters.next_step import next_step
 from complaints_shared.calendar import organisation_calendar
 from complaints_shared.contracts.envelope import Envelope
@@ -83,8 +83,12 @@ async def cancel_open(
     if kinds:
         query = query.where(Letter.kind.in_(kinds))
     for letter in await session.scalars(query):
-        letter.status, letter.reason = Status.CANCELLED, reason
-        history(session, letter, SYSTEM, "cancelled", reason)
+        cancel(session, letter, SYSTEM, reason)
+
+
+def _note_extension(facts: CaseFacts, cause: str, **parts: object) -> None:
+    """Add what one stream says of an extension (its reason, or its new date)."""
+    facts.extensions = {**facts.extensions, cause: {**facts.extensions.get(cause, {}), **parts}}
 
 
 def _moot(facts: CaseFacts, stage: int) -> str | None:
@@ -125,8 +129,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
             if letter is not None and withdrawn is not None:
                 # Its date came after a withdrawal (the case may since have reopened):
                 # kept as the withdrawal would have left it, not sent.
-                letter.status, letter.reason = Status.CANCELLED, "the complaint was withdrawn"
-                history(session, letter, SYSTEM, "cancelled", letter.reason)
+                cancel(session, letter, SYSTEM, "the complaint was withdrawn")
             return
         if facts.ended:
             return
@@ -163,11 +166,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
             )
         )
         for draft in reminded:  # the extension's letter says what the reminder's would
-            draft.status, draft.reason = (
-                Status.CANCELLED,
-                "the extension's holding letter replaces it",
-            )
-            history(session, draft, SYSTEM, "cancelled", draft.reason)
+            cancel(session, draft, SYSTEM, "the extension's holding letter replaces it")
         letter = await drafter.draft(
             session,
             facts,
@@ -183,8 +182,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
         )
         moot = _moot(facts, extension["stage"])
         if letter is not None and moot:  # heard of after the stage's answer: kept, not sent
-            letter.status, letter.reason = Status.CANCELLED, moot
-            history(session, letter, SYSTEM, "cancelled", moot)
+            cancel(session, letter, SYSTEM, moot)
 
     @service.on(CaseReceived)
     async def case_received(envelope: Envelope, case: CaseReceived, session: AsyncSession) -> None:
@@ -265,14 +263,12 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
         if moved.kind != DeadlineKind.RESPONSE or envelope.causation_id is None:
             return
         cause = str(envelope.causation_id)
-        facts.extensions = {
-            **facts.extensions,
-            cause: {
-                **facts.extensions.get(cause, {}),
-                "old_due_on": moved.old_due_on.isoformat(),
-                "new_due_on": moved.new_due_on.isoformat(),
-            },
-        }
+        _note_extension(
+            facts,
+            cause,
+            old_due_on=moved.old_due_on.isoformat(),
+            new_due_on=moved.new_due_on.isoformat(),
+        )
         await holding_for_extension(session, facts, cause)
 
     @service.on(CaseExtended)
@@ -281,14 +277,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
             return  # the adults' six-month limit: the response date itself is unchanged
         facts = await _facts(session, envelope)
         cause = str(envelope.id)
-        facts.extensions = {
-            **facts.extensions,
-            cause: {
-                **facts.extensions.get(cause, {}),
-                "reason": extension.reason,
-                "stage": extension.stage,
-            },
-        }
+        _note_extension(facts, cause, reason=extension.reason, stage=extension.stage)
         await holding_for_extension(session, facts, cause)
 
     async def holding_for_reminder(session: AsyncSession, facts: CaseFacts, stage: int) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from complaints_shared.db import UtcDateTime
@@ -130,3 +131,20 @@ class LetterEvent(Base):
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+SYSTEM = "letters"
+"""The actor in a letter's history when nobody did it (drafted from an event, sent)."""
+
+
+def history(
+    session: AsyncSession, letter: Letter, actor: str, action: str, detail: str = ""
+) -> None:
+    """Add a line to the letter's history (never personal data: ids, kinds, reasons)."""
+    session.add(LetterEvent(letter_id=letter.id, actor=actor, action=action, detail=detail))
+
+
+def cancel(session: AsyncSession, letter: Letter, actor: str, reason: str) -> None:
+    """Stop a letter that has not gone, saying why."""
+    letter.status, letter.reason = Status.CANCELLED, reason
+    history(session, letter, actor, "cancelled", reason)

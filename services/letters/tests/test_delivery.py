@@ -103,22 +103,11 @@ def letters(settings: Settings) -> tuple[Service, Delivery]:
     return service, register_delivery(service, send_as_stored(settings))
 
 
-async def approved(
-    service: Service,
-    delivery: Delivery,
-    *,
-    kind: str = "acknowledgement",
-    stage: int = 1,
-    email: str | None = "ann@example.org",
-    address: str | None = None,
-    preferred: str | None = None,
-    reference: str = "ASC-2026-00001",
-) -> uuid.UUID:
-    """An approved letter to a complainant, and the worker told."""
+async def approved(service: Service, delivery: Delivery, **letter: Any) -> uuid.UUID:
+    """An approved letter to a complainant (as :func:`add_approved` makes it), and the
+    worker told."""
     async with service.db.transaction() as session:
-        letter_id = add_approved(
-            session, service, kind, stage, email, address, preferred, reference
-        )
+        letter_id = add_approved(session, service, **letter)
     delivery.wake()
     return letter_id
 

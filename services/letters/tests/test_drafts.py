@@ -10,12 +10,16 @@ from complaints_letters.service import create
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import (
     CaseWithdrawn,
-    DeadlineReminder,
     DeadlineScheduled,
 )
 from complaints_shared.contracts.vocabulary import DeadlineKind
 from complaints_shared.settings import Settings
-from complaints_shared.testing.events import case_received, case_responded, response_deadline
+from complaints_shared.testing.events import (
+    case_received,
+    case_responded,
+    response_deadline,
+    response_reminder,
+)
 from complaints_shared.testing.harness import Running, eventually, running
 
 
@@ -95,17 +99,7 @@ async def test_editing_an_approved_letter_makes_a_new_version(settings: Settings
     async with running(settings, create(settings)) as suite:
         received = case_received(settings)
         await suite.publish(received)
-        await suite.publish(
-            received.caused(
-                DeadlineReminder(
-                    deadline_id=uuid.uuid4(),
-                    kind=DeadlineKind.RESPONSE,
-                    stage=1,
-                    due_on=date(2026, 4, 30),
-                    working_days_left=2,
-                )
-            )
-        )
+        await suite.publish(response_reminder(received, due_on=date(2026, 4, 30)))
         holding = await one(suite, received.case_id, "holding")
         assert holding["status"] == "draft"
         url = f"/api/v1/letters/{holding['id']}"
@@ -139,17 +133,7 @@ async def test_a_withdrawal_cancels_what_has_not_gone_and_confirms_it(settings: 
     async with running(settings, create(settings)) as suite:
         received = case_received(settings)
         await suite.publish(received)
-        await suite.publish(
-            received.caused(
-                DeadlineReminder(
-                    deadline_id=uuid.uuid4(),
-                    kind=DeadlineKind.RESPONSE,
-                    stage=1,
-                    due_on=date(2026, 4, 30),
-                    working_days_left=2,
-                )
-            )
-        )
+        await suite.publish(response_reminder(received, due_on=date(2026, 4, 30)))
         holding = await one(suite, received.case_id, "holding")
         await suite.publish(received.caused(CaseWithdrawn(withdrawn_on=date(2026, 4, 20))))
         withdrawal = await one(suite, received.case_id, "withdrawal")
@@ -164,17 +148,7 @@ async def test_holding_letters_can_be_issued_automatically(settings: Settings) -
     async with running(settings, create(settings)) as suite:
         received = case_received(settings)
         await suite.publish(received)
-        await suite.publish(
-            received.caused(
-                DeadlineReminder(
-                    deadline_id=uuid.uuid4(),
-                    kind=DeadlineKind.RESPONSE,
-                    stage=1,
-                    due_on=date(2026, 4, 30),
-                    working_days_left=2,
-                )
-            )
-        )
+        await suite.publish(response_reminder(received, due_on=date(2026, 4, 30)))
         holding = await one(suite, received.case_id, "holding")
         assert holding["status"] != "draft"
         text = (

@@ -11,6 +11,7 @@ from complaints_shared.contracts.events import (
     CaseReceived,
     CaseResponded,
     Complainant,
+    DeadlineReminder,
     DeadlineScheduled,
     LearningActionSpec,
     LetterIssued,
@@ -75,6 +76,19 @@ def response_deadline(received: Envelope, due_on: date) -> Envelope:
             due_on=due_on,
             working_days=20,
             rule="test rule",
+        )
+    )
+
+
+def response_reminder(received: Envelope, due_on: date) -> Envelope:
+    """The reminder deadlines sends two working days before a response falls due."""
+    return received.caused(
+        DeadlineReminder(
+            deadline_id=uuid.uuid4(),
+            kind=DeadlineKind.RESPONSE,
+            stage=1,
+            due_on=due_on,
+            working_days_left=2,
         )
     )
 
