@@ -8,7 +8,7 @@ Nested values are JSON, e.g. ``COMPLAINTS_DIRECTORATES='{"adults": {...}}'``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 
 import limits
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -289,6 +289,30 @@ class Settings(BaseSettings):
         default=None,
         description="The Notify email template letters are sent with: its subject is "
         "((subject)), its body ((body)), and it links the PDF as ((letter)).",
+    )
+
+    learning_reminder_days: int = Field(
+        default=5,
+        ge=0,
+        description="Remind a learning action's lead this many working days before it is due "
+        "(0: no reminder before the due date).",
+    )
+    learning_escalation_days: int = Field(
+        default=10,
+        ge=1,
+        description="Tell the service area's manager when a learning action is this many "
+        "working days overdue.",
+    )
+    learning_managers: dict[str, str] = Field(
+        default_factory=dict,
+        description='Who is told of an overdue learning action, by service area ("*" for the '
+        'rest): an email address, e.g. {"Home care": "hc.manager@council.gov.uk", "*": '
+        '"complaints.manager@council.gov.uk"}.',
+    )
+    learning_chasing: Literal["each", "digest"] = Field(
+        default="each",
+        description="How leads are chased: `each` reminder as its own email, or a `digest` per "
+        "lead a day.",
     )
 
     def approval_needed(self, directorate: str, kind: str) -> bool:

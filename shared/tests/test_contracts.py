@@ -29,6 +29,7 @@ from complaints_shared.contracts.subjects import (
     CASES,
     DEAD_LETTERS,
     DEADLINES,
+    LEARNING,
     LETTERS,
     STREAMS,
     dead_letter_subject,
@@ -451,11 +452,12 @@ def test_stream_for_known_aggregates():
     assert stream_for("case.received") is CASES
     assert stream_for("deadline.scheduled") is DEADLINES
     assert stream_for("letter.issued") is LETTERS
+    assert stream_for("learning.action_changed") is LEARNING
 
 
 def test_stream_for_an_unknown_aggregate():
-    with pytest.raises(KeyError, match="learning"):
-        stream_for("learning.completed")
+    with pytest.raises(KeyError, match="provider"):
+        stream_for("provider.registered")
 
 
 def test_no_two_streams_overlap():

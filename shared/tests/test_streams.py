@@ -18,6 +18,7 @@ from complaints_shared.contracts.events import (
     CaseReceived,
     ComplimentReceived,
     DeadlineScheduled,
+    LearningActionChanged,
     LetterIssued,
 )
 from complaints_shared.contracts.subjects import CASES, DEADLINES, LETTERS, STREAMS
@@ -48,6 +49,10 @@ async def test_streams_are_created_as_configured_and_then_kept_as_the_operator_s
 
         @deadlines.on(LetterIssued)  # reads letters' stream, so creates it if missing
         async def _ignore(*_: object) -> None:
+            pass
+
+        @deadlines.on(LearningActionChanged)  # and learning's
+        async def _ignore_too(*_: object) -> None:
             pass
 
         return [intake, deadlines]

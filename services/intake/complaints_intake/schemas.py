@@ -23,6 +23,7 @@ from complaints_shared.contracts.events import Complainant, Remedy
 from complaints_shared.contracts.limits import (
     MAX_ITEMS,
     MAX_POINTS,
+    MAX_THEMES,
     NO_NUL,
     Code,
     Detail,
@@ -231,6 +232,9 @@ class NewLearningAction(Strict):
     description: Reason = Field(min_length=1)
     owner: Name = Field(min_length=1)
     due_on: date
+    owner_email: EmailStr | None = None
+    service_area: Label | None = None
+    themes: list[Label] = Field(default_factory=list, max_length=MAX_THEMES)
 
 
 class Finding(Strict):
@@ -301,6 +305,7 @@ class ComplainantCorrection(Strict):
     address: Detail | None = None
     preferred_contact: Literal["email", "telephone", "letter", "in_person"] | None = None
     accessibility_needs: Detail | None = None
+    learning_updates: bool | None = None
 
 
 class Correction(Strict):

@@ -20,6 +20,7 @@ from complaints_shared.contracts.limits import (
     MAX_DAYS_SKIPPED,
     MAX_ITEMS,
     MAX_POINTS,
+    MAX_THEMES,
     Code,
     Detail,
     Label,
@@ -36,7 +37,11 @@ from complaints_shared.contracts.vocabulary import (
     ClockStopReason,
     Consent,
     DeadlineKind,
+    FollowUpStep,
     IneligibleReason,
+    LearningChange,
+    LearningSource,
+    LearningStatus,
     LetterKind,
     OmbudsmanDecision,
     Outcome,
@@ -64,6 +69,11 @@ class Complainant(BaseModel):
     address: Detail | None = None
     preferred_contact: Literal["email", "telephone", "letter", "in_person"] | None = None
     accessibility_needs: Detail | None = None
+    learning_updates: bool | None = Field(
+        default=None,
+        description="Whether they agreed to hear what the council changed because of their "
+        "complaint (the learning-update letter); None: not asked.",
+    )
 
     def can_be_written_to(self) -> bool:
         """Whether a letter can reach them: they gave an email or a postal address."""
@@ -126,16 +136,31 @@ class LearningActionSpec(BaseModel):
     description: Reason = Field(min_length=1)
     owner: Name = Field(min_length=1)
     due_on: date
+    owner_email: EmailStr | None = Field(
+        default=None, description="Where reminders to the lead go."
+    )
+    service_area: Label | None = Field(
+        default=None, description="The lead's service area or team; the case's if absent."
+    )
+    themes: tuple[Label, ...] = Field(
+        default=(), max_length=MAX_THEMES, description="Themes the action is tagged with."
+    )
 
 
 class Remedy(BaseModel):
-    """What the council will do to put things right; money in pounds."""
+    """What the council will do to put things right; money in pounds.
+
+    In an Ombudsman's decision a remedy is also a learning action: ``due_on`` is the
+    date the Ombudsman set, ``owner`` who will carry it out.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: RemedyKind
     description: Reason = ""
     amount: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2)
+    due_on: date | None = Field(default=None, description="When it must be done by.")
+    owner: Name | None = Field(default=None, description="Who will carry it out.")
 
 
 class PointFinding(BaseModel):
@@ -315,6 +340,28 @@ class CalendarChanged(EventPayload):
     actor: Name | None = Field(default=None, description="Who changed it.")
 
 
+class DeadlineFollowUp(EventPayload):
+    """A follow-up timer fired for something that is not a case's step (a learning action).
+
+    The envelope has no case: ``subject_id`` is what the follow-up is about, and the
+    service that asked for it (``learning.action_changed``) decides who is told.
+    """
+
+    event_type: ClassVar[str] = "deadline.follow_up"
+    schema_version: ClassVar[int] = 1
+
+    deadline_id: uuid.UUID
+    kind: DeadlineKind
+    subject_id: uuid.UUID
+    step: FollowUpStep
+    due_on: date
+    fired_on: date
+    working_days: int = Field(
+        description="Working days left before the due date (reminder) or past it (overdue, "
+        "escalation), on the calendar as it stands."
+    )
+
+
 class LetterIssued(EventPayload):
     """A letter to the complainant has been produced and stored."""
 
@@ -375,6 +422,134 @@ class LetterFailed(EventPayload):
     failed_on: date
     reason: Reason
     final: bool
+
+
+class LearningAction(BaseModel):
+    """A learning action as the register holds it, without its notes and evidence.
+
+    Progress notes and evidence stay in the learning service (free text, reviewed only
+    when published); everything a report or a timer needs is here.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action_id: uuid.UUID
+    description: Reason = Field(min_length=1)
+    lead: Name = Field(min_length=1)
+    lead_email: EmailStr | None = None
+    service_area: Label | None = None
+    team: Label | None = None
+    due_on: date
+    case_ids: tuple[uuid.UUID, ...] = Field(default=(), max_length=MAX_ITEMS)
+    stage: int | None = Field(default=None, description="The stage of the response it came from.")
+    source: LearningSource
+    subject: Label | None = Field(
+        default=None, description="The primary subject of the case it came from."
+    )
+    themes: tuple[Label, ...] = Field(default=(), max_length=MAX_THEMES)
+    status: LearningStatus
+    identified_on: date
+    completed_on: date | None = None
+    cancelled_reason: Reason | None = None
+    complainant_told_on: date | None = None
+
+
+class LearningActionChanged(EventPayload):
+    """A learning action was recorded or changed: its whole state after the change.
+
+    The envelope carries no case (an action may come from several cases or from none);
+    ``revision`` counts the action's changes from 1, so a consumer keeps the highest it
+    has seen and events may arrive in any order.
+    """
+
+    event_type: ClassVar[str] = "learning.action_changed"
+    schema_version: ClassVar[int] = 1
+
+    revision: int = Field(ge=1)
+    change: LearningChange
+    changed_on: date
+    changed_by: Name
+    action: LearningAction
+    reminder_working_days: int = Field(
+        default=5, ge=0, description="Remind the lead this many working days before it is due."
+    )
+    escalation_working_days: int = Field(
+        default=10, ge=1, description="Tell the manager when it is this many working days overdue."
+    )
+
+
+class LeadChased(EventPayload):
+    """The lead of a learning action, or their manager, is to be reminded of it.
+
+    ``digest``: gather it into the recipient's daily digest rather than sending it alone.
+    """
+
+    event_type: ClassVar[str] = "learning.lead_chased"
+    schema_version: ClassVar[int] = 1
+
+    action_id: uuid.UUID
+    step: FollowUpStep
+    recipient: Name
+    recipient_email: EmailStr | None = None
+    to_manager: bool = False
+    description: Reason
+    lead: Name
+    service_area: Label | None = None
+    due_on: date
+    working_days: int
+    case_references: tuple[Reference, ...] = Field(default=(), max_length=MAX_ITEMS)
+    digest: bool = False
+    chased_on: date
+
+
+class SettledAction(BaseModel):
+    """One of a case's learning actions at the moment they were all settled."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action_id: uuid.UUID
+    description: Reason
+    status: LearningStatus
+    completed_on: date | None = None
+    what_changed: Reason = Field(
+        default="", description="The completion evidence's plain-words summary, if given."
+    )
+
+
+class CaseLearningSettled(EventPayload):
+    """Every learning action from a case is done or cancelled (at least one done).
+
+    ``round`` counts from 1: an action added or reopened later unsettles the case, and
+    its next settling is a new round (and a new learning-update letter).
+    """
+
+    event_type: ClassVar[str] = "learning.case_settled"
+    schema_version: ClassVar[int] = 1
+
+    round: int = Field(ge=1)
+    settled_on: date
+    actions: tuple[SettledAction, ...] = Field(min_length=1, max_length=MAX_POINTS)
+
+
+class YouSaidWeDid(EventPayload):
+    """A public-safe "you said, we did" entry, reviewed; or withdrawn from publication.
+
+    No personal data: both texts were written for the public and reviewed by someone
+    other than their author before publishing. ``revision`` orders changes to one entry.
+    """
+
+    event_type: ClassVar[str] = "learning.you_said_we_did"
+    schema_version: ClassVar[int] = 1
+
+    entry_id: uuid.UUID
+    revision: int = Field(ge=1)
+    published: bool
+    you_said: Reason = Field(min_length=1)
+    we_did: Reason = Field(min_length=1)
+    service_area: Label | None = None
+    themes: tuple[Label, ...] = Field(default=(), max_length=MAX_THEMES)
+    action_ids: tuple[uuid.UUID, ...] = Field(default=(), max_length=MAX_ITEMS)
+    published_on: date
 
 
 class CaseTriaged(EventPayload):
@@ -725,6 +900,11 @@ PAYLOADS: tuple[type[EventPayload], ...] = (
     LetterSent,
     LetterDelivered,
     LetterFailed,
+    DeadlineFollowUp,
+    LearningActionChanged,
+    LeadChased,
+    CaseLearningSettled,
+    YouSaidWeDid,
 )
 
 EVENT_TYPES: dict[tuple[str, int], type[EventPayload]] = {

@@ -45,6 +45,8 @@ MAX_POINTS = 30
 """Points of complaint agreed, and so findings in a response (one per point)."""
 MAX_ITEMS = 20
 """Remedies, learning actions, other subjects, warnings on a deadline."""
+MAX_THEMES = 5
+"""Themes a learning action or a "you said, we did" entry is tagged with."""
 MAX_DAYS_SKIPPED = 366
 """Bank holidays and closures a deadline's span skips (a 6-month limit skips about 10)."""
 

@@ -36,6 +36,12 @@ COMPLIMENTS = StreamSpec(
     "COMPLAINTS_COMPLIMENTS", ("complaints.*.*.compliment.>",), "intake", "Compliments"
 )
 LETTERS = StreamSpec("COMPLAINTS_LETTERS", ("complaints.*.*.letter.>",), "letters", "Letters sent")
+LEARNING = StreamSpec(
+    "COMPLAINTS_LEARNING",
+    ("complaints.*.*.learning.>",),
+    "learning",
+    "Learning actions, chasing their leads, cases whose learning is settled, you said we did",
+)
 DEAD_LETTERS = StreamSpec(
     "COMPLAINTS_DEAD_LETTERS",
     ("dead_letter.complaints.>",),
@@ -43,7 +49,7 @@ DEAD_LETTERS = StreamSpec(
     "Messages a consumer gave up on, with the error, for an operator to replay",
 )
 
-STREAMS: tuple[StreamSpec, ...] = (CASES, COMPLIMENTS, DEADLINES, LETTERS, DEAD_LETTERS)
+STREAMS: tuple[StreamSpec, ...] = (CASES, COMPLIMENTS, DEADLINES, LETTERS, LEARNING, DEAD_LETTERS)
 
 _BY_AGGREGATE = {
     "case": CASES,
@@ -51,6 +57,7 @@ _BY_AGGREGATE = {
     "deadline": DEADLINES,
     "calendar": DEADLINES,
     "letter": LETTERS,
+    "learning": LEARNING,
 }
 
 

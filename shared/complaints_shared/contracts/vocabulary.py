@@ -40,6 +40,7 @@ class DeadlineKind(StrEnum):
     PANEL_REPORT = "panel_report"
     STATUTORY_LIMIT = "statutory_limit"  # adults: 6 calendar months unless longer agreed
     ESCALATION_WINDOW = "escalation_window"  # the complainant's time to ask for the next stage
+    LEARNING_ACTION = "learning_action"  # a learning action's due date (a follow-up, no case)
 
 
 class LetterKind(StrEnum):
@@ -135,3 +136,44 @@ class OmbudsmanDecision(StrEnum):
     NOT_INVESTIGATED = "not_investigated"
     UPHELD = "upheld"  # maladministration and injustice found
     NOT_UPHELD = "not_upheld"
+
+
+class LearningStatus(StrEnum):
+    """Where a learning action stands."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    CANCELLED = "cancelled"  # with a reason
+    NOT_RECORDED = "not_recorded"  # imported, past due, the old system did not say
+
+
+class LearningSource(StrEnum):
+    """Where a learning action came from."""
+
+    RESPONSE = "response"  # a response at any stage
+    OMBUDSMAN = "ombudsman"  # an Ombudsman decision's remedy or recommendation
+    THEME_REVIEW = "theme_review"  # a review of complaints on one theme
+    DIRECT = "direct"  # added to the register by hand
+
+
+class LearningChange(StrEnum):
+    """What changed in a learning action (``learning.action_changed``)."""
+
+    RECORDED = "recorded"
+    UPDATED = "updated"  # lead, due date, description, themes
+    PROGRESSED = "progressed"  # a progress note; open becomes in progress
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REOPENED = "reopened"
+    COMPLAINANT_TOLD = "complainant_told"
+    CHASED = "chased"  # its lead or their manager was reminded
+    SETTLED_BY_IMPORT = "settled_by_import"
+
+
+class FollowUpStep(StrEnum):
+    """A follow-up timer of the deadlines engine: before, at and after a due date."""
+
+    REMINDER = "reminder"  # some working days before the due date
+    OVERDUE = "overdue"  # the due date passed
+    ESCALATION = "escalation"  # some working days overdue: the manager is told
