@@ -167,7 +167,6 @@ class LearningChange(StrEnum):
     CANCELLED = "cancelled"
     REOPENED = "reopened"
     COMPLAINANT_TOLD = "complainant_told"
-    CHASED = "chased"  # its lead or their manager was reminded
     SETTLED_BY_IMPORT = "settled_by_import"
 
 
