@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from complaints_reporting import learning
 from complaints_reporting.models import Base, CaseFacts
 from complaints_shared.auth import Principal, Role, requires
 from complaints_shared.contracts.envelope import Envelope
@@ -39,6 +40,7 @@ async def _facts(session: AsyncSession, envelope: Envelope) -> CaseFacts:
 
 def create(settings: Settings) -> Service:
     service = Service("reporting", Base.metadata, settings)
+    learning.register(service)
 
     @service.on(CaseReceived)
     async def received(envelope: Envelope, case: CaseReceived, session: AsyncSession) -> None:
