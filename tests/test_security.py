@@ -90,7 +90,14 @@ ROUTES: dict[tuple[str, str], set[Role] | None] = {
     ("POST", "/api/v1/letters/{letter_id}/resend"): ACTING,
     ("POST", "/api/v1/letters/{letter_id}/approve"): {CO, SM},
     ("GET", "/api/v1/learning-actions"): CASES,
+    ("GET", "/api/v1/you-said-we-did"): {CO, SM},
+    ("POST", "/api/v1/you-said-we-did"): {CO, SM},
+    ("PATCH", "/api/v1/you-said-we-did/{entry_id}"): {CO, SM},
+    ("POST", "/api/v1/you-said-we-did/{entry_id}/publish"): {CO, SM},
+    ("POST", "/api/v1/you-said-we-did/{entry_id}/withdraw"): {CO, SM},
+    ("GET", "/api/v1/public/you-said-we-did"): PUBLIC,
     ("GET", "/api/v1/reports/summary"): {RV, CO, SM},
+    ("GET", "/api/v1/reports/learning"): {RV, CO, SM},
     **{
         ("GET", f"/api/v1/audit/{service}"): {AD}
         for service in ("intake", "deadlines", "letters", "learning", "reporting")
@@ -116,6 +123,7 @@ def _url(path: str) -> str:
     return (
         path.replace("{case_id}", str(uuid.uuid4()))
         .replace("{letter_id}", str(uuid.uuid4()))
+        .replace("{entry_id}", str(uuid.uuid4()))
         .replace("{day}", "2026-06-01")
     )
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from complaints_learning import you_said_we_did
 from complaints_learning.models import Base, LearningAction
 from complaints_shared.audit import Access
 from complaints_shared.auth import Principal, requires
@@ -37,6 +38,7 @@ def create(settings: Settings) -> Service:
     service = Service("learning", Base.metadata, settings)
     access = service.holds_cases()
     service.exports(LearningAction.case_id)
+    you_said_we_did.register(service)
 
     @service.on(CaseResponded)
     async def record(envelope: Envelope, response: CaseResponded, session: AsyncSession) -> None:
