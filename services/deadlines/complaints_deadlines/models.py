@@ -78,7 +78,8 @@ class DeadlineChange(Base):
 
 
 class Timer(Base):
-    """A reminder or breach to fire at ``fire_at``; fired exactly once (``fired_at``).
+    """A reminder or breach (or a learning action's follow-up) to fire at ``fire_at``;
+    fired exactly once (``fired_at``).
 
     The partial index holds only timers not yet fired, so finding what is due costs
     the same however many deadlines wait.
