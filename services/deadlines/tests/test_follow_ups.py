@@ -107,14 +107,16 @@ async def applied(service: Service, action_id: uuid.UUID, revision: int) -> None
 
 
 async def pending(service: Service, action_id: uuid.UUID) -> dict[str, datetime]:
-    """The action's timers not yet fired, by step."""
+    """The action's timers not yet fired, by step (never two of one step)."""
     async with service.db.read() as session:
         rows = await session.execute(
             select(Timer.kind, Timer.fire_at)
             .join(Deadline, Deadline.id == Timer.deadline_id)
             .where(Deadline.case_id == action_id, Timer.fired_at.is_(None))
         )
-        return dict(rows.all())
+        found = [tuple(row) for row in rows]
+    assert len(found) == len(dict(found)), found
+    return dict(found)
 
 
 async def fire(service: Service, now: datetime) -> None:
@@ -132,7 +134,7 @@ async def follow_ups(suite: Running, settings: Settings, expected: int) -> list[
         found = await suite.events(subject)
         return found if len(found) >= expected else None
 
-    found = await eventually(probe) if expected else await suite.events(subject)
+    found = await eventually(probe)
     await eventually(suite.quiet)
     assert len(await suite.events(subject)) == expected, "a follow-up fired more than once"
     return found
