@@ -127,7 +127,11 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
             rows = list(
                 await session.scalars(
                     select(Deadline)
-                    .where(Deadline.case_id == case_id, access.visible(who, Deadline.case_id))
+                    .where(
+                        Deadline.case_id == case_id,
+                        Deadline.kind != DeadlineKind.LEARNING_ACTION,
+                        access.visible(who, Deadline.case_id),
+                    )
                     .order_by(Deadline.stage, Deadline.due_on, Deadline.kind)
                 )
             )
@@ -170,7 +174,9 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
                 .where(
                     Deadline.directorate == directorate,
                     Deadline.status == "open",
-                    Deadline.kind != DeadlineKind.ESCALATION_WINDOW,
+                    Deadline.kind.not_in(
+                        (DeadlineKind.ESCALATION_WINDOW, DeadlineKind.LEARNING_ACTION)
+                    ),
                     Deadline.due_on <= horizon,
                     access.visible(who, Deadline.case_id),
                 )

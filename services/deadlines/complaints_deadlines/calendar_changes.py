@@ -1,4 +1,9 @@
-"""Changing the calendar: every open deadline the day falls within moves, on record."""
+"""Changing the calendar: every open deadline the day falls within moves, on record.
+
+A learning action's follow-up keeps learning's due date; only its pending timers move,
+silently (no case event is published about an action), and it is not counted among
+the deadlines moved.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,12 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from complaints_deadlines.follow_ups import retime_open
 from complaints_deadlines.models import CalendarDay, Deadline
 from complaints_deadlines.scheduling import LIVE, Scheduler
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import CalendarChanged
+from complaints_shared.contracts.vocabulary import DeadlineKind
 
 ALL_DIRECTORATES = "all"
 
@@ -44,13 +51,19 @@ async def change_day(
     calendar = await scheduler.calendars.current(session)
     affected = await session.scalars(
         select(Deadline)
-        .where(Deadline.status.in_(LIVE), Deadline.start_on < day, Deadline.due_on >= day)
+        .where(
+            Deadline.status.in_(LIVE),
+            Deadline.kind != DeadlineKind.LEARNING_ACTION,
+            Deadline.start_on < day,
+            Deadline.due_on >= day,
+        )
         .with_for_update()
     )
     moved = 0
     for deadline in affected:
         why = f"calendar: {day.isoformat()} ({reason}) {change} as a non-working day"
         moved += await scheduler.reschedule(session, None, deadline, why, calendar)
+    await retime_open(session, calendar)
     settings = scheduler.service.settings
     await scheduler.service.publish(
         session,

@@ -78,7 +78,8 @@ class DeadlineChange(Base):
 
 
 class Timer(Base):
-    """A reminder or breach to fire at ``fire_at``; fired exactly once (``fired_at``).
+    """A reminder or breach (or a learning action's follow-up) to fire at ``fire_at``;
+    fired exactly once (``fired_at``).
 
     The partial index holds only timers not yet fired, so finding what is due costs
     the same however many deadlines wait.
@@ -96,9 +97,27 @@ class Timer(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     deadline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("deadlines.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # reminder | breach
+    # reminder | breach; a learning action's follow-up: reminder | overdue | escalation
+    kind: Mapped[str] = mapped_column(String(16))
     fire_at: Mapped[datetime] = mapped_column(UtcDateTime)
     fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class FollowUp(Base):
+    """What learning last said about an action this service follows up (``learning.action_changed``).
+
+    The follow-up itself is a :class:`Deadline` of kind ``learning_action`` whose
+    ``case_id`` is the action's id (procedure ``learning``, stage 0), with its timers in
+    ``timers``; this row keeps what a deadline has no column for: the highest revision
+    applied (snapshots arrive in any order) and how many working days overdue the
+    manager is told.
+    """
+
+    __tablename__ = "follow_ups"
+
+    subject_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(default=0)
+    escalation_working_days: Mapped[int] = mapped_column(default=0)
 
 
 class CalendarDay(Base):

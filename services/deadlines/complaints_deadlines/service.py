@@ -7,6 +7,7 @@ import json
 from complaints_deadlines.api import register_api
 from complaints_deadlines.calendar_changes import change_day
 from complaints_deadlines.calendar_store import CalendarStore
+from complaints_deadlines.follow_ups import register_follow_ups
 from complaints_deadlines.handlers import register_handlers
 from complaints_deadlines.models import Base
 from complaints_deadlines.scheduling import Scheduler
@@ -26,6 +27,7 @@ def create(settings: Settings) -> Service:
         service, CalendarStore(), settings.configured_procedures(), settings.reminder_days
     )
     register_handlers(service, scheduler)
+    register_follow_ups(service, scheduler.calendars)
     register_api(service, scheduler)
 
     @service.on_startup

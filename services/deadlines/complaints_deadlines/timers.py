@@ -5,6 +5,9 @@ fired in the same transaction that stages their event, so two replicas never
 fire the same timer and a crash fires it again rather than never. Only unfired
 timers are in the ``ix_timers_pending`` index, so the cost of a round is the
 number due, not the number waiting.
+
+A learning action's follow-up timers (``complaints_deadlines.follow_ups``) fire here
+too, and say only ``deadline.follow_up``, with no case: an action is never a case.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from complaints_deadlines import follow_ups
 from complaints_deadlines.calendar_store import CalendarStore
 from complaints_deadlines.models import Deadline, Timer
 from complaints_shared.calendar import today_in_england
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import DeadlineBreached, DeadlineReminder
+from complaints_shared.contracts.vocabulary import DeadlineKind
 from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
@@ -51,7 +56,13 @@ async def fire_due(
         timer.fired_at = now
         if deadline.status != "open":
             continue  # met, paused or cancelled since: nothing to say
-        if timer.kind == "reminder":
+        case_id = deadline.case_id
+        if deadline.kind == DeadlineKind.LEARNING_ACTION:
+            payload = follow_ups.fired(timer, deadline, calendar, now)
+            if payload is None:
+                continue
+            case_id = None  # the deadline's case_id is the action's id
+        elif timer.kind == "reminder":
             payload = DeadlineReminder(
                 deadline_id=deadline.id,
                 kind=deadline.kind,
@@ -72,7 +83,7 @@ async def fire_due(
                 payload,
                 organisation=deadline.organisation,
                 directorate=deadline.directorate,
-                case_id=deadline.case_id,
+                case_id=case_id,
             )
         )
     await service.publish(session, *announcements)
