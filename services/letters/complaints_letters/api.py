@@ -61,6 +61,7 @@ class LetterView(BaseModel):
     wording: dict[str, str]
     next_step_on: date | None
     issued_on: date | None
+    send_after: datetime | None
     route: str | None
     channel: str | None
     drafted_by: str
