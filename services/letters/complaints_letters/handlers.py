@@ -469,6 +469,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
         """Past retention: the letters' words go (their kind and dates stay, for the record)."""
         facts = await _facts(session, envelope)
         facts.complainant, facts.officer, facts.points, facts.people = None, None, {}, {}
+        facts.settled = {}
         notice = (
             f"This letter was removed on {anonymised.anonymised_on:%d %B %Y}: the case "
             f"was kept until {anonymised.retained_until:%d %B %Y} under the retention policy."

@@ -24,19 +24,25 @@ from complaints_shared.settings import Settings
 from complaints_shared.testing.harness import Running, eventually, running
 
 
-def received_case(settings: Settings, agreed: bool | None, reference: str) -> Envelope:
+def received_case(
+    settings: Settings, agreed: bool | None, reference: str, anonymous: bool = False
+) -> Envelope:
     """A complaint whose complainant did (True), did not (False) or was not asked (None)
-    whether they want to hear what changed."""
+    whether they want to hear what changed; an anonymous one gave no way to reach them."""
+    complainant = (
+        Complainant(learning_updates=agreed)
+        if anonymous
+        else Complainant(name="Ann Example", email="ann@example.org", learning_updates=agreed)
+    )
     return new_event(
         CaseReceived(
             reference=reference,
             procedure=settings.directorate("adults").procedure,
             received_on=date(2026, 4, 2),
             channel=Channel.EMAIL,
-            complainant=Complainant(
-                name="Ann Example", email="ann@example.org", learning_updates=agreed
-            ),
+            complainant=complainant,
             summary="The carer did not arrive on three mornings.",
+            anonymous=anonymous,
         ),
         organisation=settings.organisation,
         directorate="adults",
@@ -52,6 +58,20 @@ def settled(received: Envelope, round_: int, *actions: SettledAction) -> Envelop
         organisation=received.organisation,
         directorate=received.directorate,
         case_id=received.case_id,
+    )
+
+
+def agreement(received: Envelope, agreed: bool) -> Envelope:
+    """Intake's correction of the complainant: now they do, or do not, want to hear."""
+    return received.caused(
+        CaseCorrected(
+            corrected_on=date(2026, 9, 3),
+            reason="Asked on the phone",
+            fields=("complainant",),
+            complainant=Complainant(
+                name="Ann Example", email="ann@example.org", learning_updates=agreed
+            ),
+        )
     )
 
 
@@ -129,27 +149,27 @@ async def test_no_letter_unless_the_complainant_agreed_and_one_when_they_agree_l
     async with running(settings, create(settings)) as suite:
         declined = received_case(settings, agreed=False, reference="ASC-2026-00012")
         unasked = received_case(settings, agreed=None, reference="ASC-2026-00013")
-        for received in (declined, unasked):
+        nameless = received_case(settings, True, reference="ASC-2026-00015", anonymous=True)
+        for received in (declined, unasked, nameless):
             await suite.publish(received)
             await suite.publish(settled(received, 1, ROTA))
         await eventually(lambda: caught_up(suite))
-        assert await updates(suite, declined.case_id) == []
-        assert await updates(suite, unasked.case_id) == []
+        for received in (declined, unasked, nameless):
+            assert await updates(suite, received.case_id) == []
 
         # Asked later, they said yes: the settlement already heard of is written now.
-        agreeing = Complainant(name="Ann Example", email="ann@example.org", learning_updates=True)
-        await suite.publish(
-            unasked.caused(
-                CaseCorrected(
-                    corrected_on=date(2026, 9, 3),
-                    reason="Asked on the phone",
-                    fields=("complainant",),
-                    complainant=agreeing,
-                )
-            )
-        )
+        await suite.publish(agreement(unasked, True))
         letters = await eventually(lambda: updates(suite, unasked.case_id))
         assert [x["status"] for x in letters] == ["draft"]
+
+        # They changed their mind before it went: it is cancelled, not sent.
+        await suite.publish(agreement(unasked, False))
+
+        async def cancelled() -> dict | None:
+            found = (await updates(suite, unasked.case_id))[0]
+            return found if found["status"] == "cancelled" else None
+
+        assert (await eventually(cancelled))["reason"] == "the complainant no longer wishes to hear"
 
 
 @pytest.mark.usefixtures("pdf_rendering")
