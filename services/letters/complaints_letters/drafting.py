@@ -4,7 +4,9 @@ A letter's ``facts`` are filled in from the case when it is drafted (and again w
 officer refreshes it); its ``wording`` is what the officer writes. Both are kept, so
 the letter can be rendered again as it was, on the day it is sent (a letter is dated
 the day it goes). A letter that needs nobody's words is approved as it is drafted and
-the delivery worker sends it; one that does waits as a draft.
+the delivery worker sends it; one that does, or that an officer must look at first
+(``kinds.CHECKED_FIRST``), waits as a draft. Letters to staff have no case and are
+drafted approved (:meth:`Drafter.draft_for_staff`).
 """
 
 from __future__ import annotations

@@ -71,6 +71,8 @@ def _recipient_hash(chased: LeadChased) -> str:
 
 
 def register_staff_reminders(service: Service, drafter: Drafter) -> None:
+    """Handle ``learning.lead_chased``: each chase a reminder, or a line in a digest."""
+
     @service.on(LeadChased)
     async def lead_chased(envelope: Envelope, chased: LeadChased, session: AsyncSession) -> None:
         """A lead or manager to be reminded: an email now, or a line in tomorrow's digest."""
