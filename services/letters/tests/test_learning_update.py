@@ -174,7 +174,7 @@ async def test_no_letter_unless_the_complainant_agreed_and_one_when_they_agree_l
 
 @pytest.mark.usefixtures("pdf_rendering")
 async def test_once_approved_it_is_sent_and_announced_as_a_learning_update(
-    settings: Settings,
+    settings: Settings, caught_up
 ) -> None:
     settings = settings.model_copy(update={"letters_poll_seconds": 0.05})
     async with running(settings, create(settings)) as suite:
@@ -182,10 +182,12 @@ async def test_once_approved_it_is_sent_and_announced_as_a_learning_update(
         await suite.publish(received)
         await suite.publish(settled(received, 1, ROTA))
         draft = (await eventually(lambda: updates(suite, received.case_id)))[0]
+        subject = f"complaints.{settings.organisation}.adults.letter.sent.v1"
+        await eventually(lambda: caught_up(suite))
+        assert await suite.events(subject) == []  # not before an officer approves it
+
         approved = await suite.http.post(f"/api/v1/letters/{draft['id']}/approve")
         assert approved.status_code == 200, approved.text
-
-        subject = f"complaints.{settings.organisation}.adults.letter.sent.v1"
         sent = await eventually(lambda: suite.events(subject))
         assert [(e.payload["letter_id"], e.payload["kind"]) for e in sent] == [
             (draft["id"], "learning_update")
