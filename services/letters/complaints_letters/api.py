@@ -1,5 +1,8 @@
 """Letters' HTTP API under /api/v1/letters: only the letters of cases you may see.
 
+Letters to staff (learning reminders and digests) concern no case: complaints officers
+see them (to follow one that failed), nobody else does, and none can be edited.
+
 Officers list letters, read one as JSON, HTML, text or PDF, write a draft's words,
 approve, cancel, resend after a failure, and read each letter's history. Letters are
 never deleted; editing an approved letter (not yet sent) makes a new version.
@@ -16,7 +19,7 @@ from typing import Annotated, Literal
 from fastapi import HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_letters.checks import problems
@@ -48,7 +51,7 @@ class LetterView(BaseModel):
     id: uuid.UUID
     series: uuid.UUID
     version: int
-    case_id: uuid.UUID
+    case_id: uuid.UUID | None
     kind: str
     stage: int
     variant: str
@@ -58,6 +61,7 @@ class LetterView(BaseModel):
     wording: dict[str, str]
     next_step_on: date | None
     issued_on: date | None
+    send_after: datetime | None
     route: str | None
     channel: str | None
     drafted_by: str
@@ -125,10 +129,15 @@ def register_api(
     access = service.holds_cases()
     service.exports(Letter.case_id, CaseFacts.case_id)
 
+    def visible(who: Principal) -> ColumnElement[bool]:
+        """Letters of cases ``who`` may see, and for complaints officers letters to staff."""
+        to_staff = Letter.case_id.is_(None) if who.has(Role.COMPLAINTS_OFFICER) else false()
+        return or_(access.visible(who, Letter.case_id), to_staff)
+
     async def visible_letter(
         session: AsyncSession, who: Principal, letter_id: uuid.UUID, *, lock: bool = False
     ) -> Letter:
-        query = select(Letter).where(Letter.id == letter_id, access.visible(who, Letter.case_id))
+        query = select(Letter).where(Letter.id == letter_id, visible(who))
         letter = await session.scalar(query.with_for_update() if lock else query)
         if letter is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no letter with id {letter_id}")
@@ -161,7 +170,7 @@ def register_api(
         """Letters, oldest first: a case's, or every case's you may see of a kind or in a
         state (``status=failed``: what the team must deal with). Only each letter's latest
         version unless ``all_versions``."""
-        query = select(Letter).where(access.visible(who, Letter.case_id))
+        query = select(Letter).where(visible(who))
         if case_id is not None:
             query = query.where(Letter.case_id == case_id)
         if kind is not None:
@@ -180,7 +189,7 @@ def register_api(
                     who,
                     Access.READ,
                     "list_letters",
-                    sorted({x.case_id for x in letters}),
+                    sorted({x.case_id for x in letters}, key=str),
                 )
         return letters
 
@@ -281,6 +290,11 @@ def register_api(
         (a draft again; the approved one is cancelled)."""
         async with service.db.transaction() as session:
             letter = await visible_letter(session, who, letter_id, lock=True)
+            if letter.case_id is None:
+                raise HTTPException(
+                    status.HTTP_409_CONFLICT,
+                    "a letter to staff is written from its event, not edited",
+                )
             if letter.status == Status.APPROVED:
                 letter = await _new_version(session, letter, who.username)
             elif letter.status != Status.DRAFT:

@@ -42,6 +42,7 @@ from enum import StrEnum
 
 import structlog
 from sqlalchemy import (
+    ColumnElement,
     ForeignKey,
     Index,
     String,
@@ -135,6 +136,13 @@ class DeliveryAttempt(Base):
     how it stands. Failed or lost: when the letter may go again."""
     counted: Mapped[bool] = mapped_column(default=True)
     """Whether a failure here uses up one of the letter's tries (a resend starts afresh)."""
+
+
+def ready(now: datetime) -> ColumnElement[bool]:
+    """Approved letters whose time has come (a digest waits for its day to end)."""
+    return (Letter.status == Status.APPROVED) & or_(
+        Letter.send_after.is_(None), Letter.send_after <= now
+    )
 
 
 # --- Who the letter goes to ---------------------------------------------------------
@@ -301,12 +309,13 @@ class Delivery:
                 DeliveryAttempt.outcome.in_(SPENT_OUTCOMES) & (DeliveryAttempt.next_try_at > now),
             ),
         )
+        due = ready(now)
         claims = []
         async with self.service.db.transaction() as session:
             letters = (
                 await session.scalars(
                     select(Letter)
-                    .where(Letter.status == Status.APPROVED, ~waiting)
+                    .where(due, ~waiting)
                     .order_by(Letter.updated_at)
                     .limit(BATCH)
                     .with_for_update(skip_locked=True, of=Letter)
@@ -319,7 +328,7 @@ class Delivery:
                 await session.scalars(
                     select(Letter.id).where(
                         Letter.id.in_([letter.id for letter in letters]),
-                        Letter.status == Status.APPROVED,
+                        due,
                         ~waiting,
                     )
                 )
@@ -686,9 +695,11 @@ class Delivery:
     async def _announce(
         self, session: AsyncSession, letter: Letter, *payloads: EventPayload
     ) -> None:
-        facts = await session.get(CaseFacts, letter.case_id)
-        organisation = (facts.organisation if facts else None) or self.service.settings.organisation
-        directorate = (facts.directorate if facts else None) or "unknown"
+        facts = await session.get(CaseFacts, letter.case_id) if letter.case_id else None
+        organisation = (
+            facts.organisation if facts else letter.facts.get("organisation")
+        ) or self.service.settings.organisation
+        directorate = (facts.directorate if facts else letter.facts.get("directorate")) or "unknown"
         await self.service.publish(
             session,
             *(
@@ -732,9 +743,7 @@ def register_delivery(
         if service.settings.letters_paused:
             return True
         async with service.db.read() as session:
-            waiting = await session.scalar(
-                select(Letter.id).where(Letter.status == Status.APPROVED).limit(1)
-            )
+            waiting = await session.scalar(select(Letter.id).where(ready(_now())).limit(1))
         return waiting is None
 
     return delivery

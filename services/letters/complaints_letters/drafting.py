@@ -4,7 +4,9 @@ A letter's ``facts`` are filled in from the case when it is drafted (and again w
 officer refreshes it); its ``wording`` is what the officer writes. Both are kept, so
 the letter can be rendered again as it was, on the day it is sent (a letter is dated
 the day it goes). A letter that needs nobody's words is approved as it is drafted and
-the delivery worker sends it; one that does waits as a draft.
+the delivery worker sends it; one that does, or that an officer must look at first
+(``kinds.CHECKED_FIRST``), waits as a draft. Letters to staff have no case and are
+drafted approved (:meth:`Drafter.draft_for_staff`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import structlog
@@ -22,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_letters.delivery import address_lines
 from complaints_letters.formats import as_text
-from complaints_letters.kinds import WORDED, Kind, template_for
+from complaints_letters.kinds import CHECKED_FIRST, WORDED, Kind, template_for
 from complaints_letters.models import SYSTEM, CaseFacts, Letter, Status, history
 from complaints_letters.packs import TemplatePacks
 from complaints_shared.calendar import today_in_england
@@ -148,6 +150,7 @@ class Drafter:
         worded = kind in WORDED and not (
             kind in (Kind.HOLDING, Kind.CLOCK_STOPPED) and self.settings.letters_automatic_holding
         )
+        held = worded or kind in CHECKED_FIRST
         letter_id = uuid.uuid4()
         letter = Letter(
             id=letter_id,
@@ -158,7 +161,7 @@ class Drafter:
             kind=str(kind),
             stage=stage,
             variant=_variant(facts),
-            status=Status.DRAFT if worded else Status.APPROVED,
+            status=Status.DRAFT if held else Status.APPROVED,
             needs_approval=self.settings.approval_needed(facts.directorate or "", str(kind)),
             facts={
                 **self.common(facts, kind, stage),
@@ -170,15 +173,68 @@ class Drafter:
             next_step_on=next_step_on,
             drafted_by=actor,
         )
+        await self._keep(session, letter, actor, f"{kind}, stage {stage}")
+        return letter
+
+    async def draft_for_staff(
+        self,
+        session: AsyncSession,
+        kind: Kind,
+        key: str,
+        particulars: dict[str, Any],
+        *,
+        recipient: str,
+        organisation: str,
+        directorate: str,
+        send_after: datetime | None = None,
+    ) -> Letter:
+        """Draft a letter to a member of staff about no case, approved at once (nobody
+        writes or checks a reminder); the caller has made sure ``key`` is new."""
+        settings = self.settings
+        letter_id = uuid.uuid4()
+        letter = Letter(
+            id=letter_id,
+            series=letter_id,
+            version=1,
+            case_id=None,
+            key=key,
+            kind=str(kind),
+            stage=1,
+            variant="standard",
+            status=Status.APPROVED,
+            needs_approval=False,
+            route="email",
+            send_after=send_after,
+            facts={
+                "organisation_name": settings.organisation_name,
+                "complaints_team": settings.complaints_team,
+                "contact": settings.complaints_contact.model_dump(mode="json"),
+                "reference": None,
+                "recipient": {"name": recipient, "address_lines": []},
+                "salutation": f"Dear {recipient}",
+                "signatory": settings.complaints_team,
+                "kind": str(kind),
+                "organisation": organisation,
+                "directorate": directorate,
+                **particulars,
+            },
+            wording={},
+            drafted_by=SYSTEM,
+        )
+        await self._keep(session, letter, SYSTEM, str(kind))
+        return letter
+
+    async def _keep(self, session: AsyncSession, letter: Letter, actor: str, what: str) -> None:
+        """Render a new letter, store it with its history, and wake the delivery worker
+        after the commit if it is ready to go."""
         self.render(letter, today_in_england())
         session.add(letter)
         await session.flush()
-        history(session, letter, actor, "drafted", f"{kind}, stage {stage}")
-        if not worded:
+        history(session, letter, actor, "drafted", what)
+        if letter.status == Status.APPROVED:
             history(session, letter, SYSTEM, "approved", "needs nobody's words")
             event.listen(session.sync_session, "after_commit", lambda _: self.wake(), once=True)
-        log.info("letter drafted", letter_id=str(letter.id), kind=str(kind), status=letter.status)
-        return letter
+        log.info("letter drafted", letter_id=str(letter.id), kind=letter.kind, status=letter.status)
 
 
 def _addressee(wording: dict[str, str]) -> dict[str, Any]:

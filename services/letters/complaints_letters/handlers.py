@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_letters.drafting import Drafter
 from complaints_letters.kinds import Kind
+from complaints_letters.learning_update import draft_learning_updates, note_settlement
 from complaints_letters.models import OPEN, SYSTEM, CaseFacts, Letter, LetterEvent, Status, cancel
 from complaints_letters.next_step import next_step
 from complaints_shared.calendar import organisation_calendar
@@ -27,14 +28,17 @@ from complaints_shared.contracts.events import (
     CaseAllocated,
     CaseAnonymised,
     CaseClosed,
+    CaseCorrected,
     CaseEscalated,
     CaseExtended,
+    CaseLearningSettled,
     CaseReceived,
     CaseReopened,
     CaseResponded,
     CaseTriaged,
     CaseWithdrawn,
     ClockStopped,
+    Complainant,
     DeadlineReminder,
     DeadlineRescheduled,
     DeadlineScheduled,
@@ -64,6 +68,7 @@ async def _facts(session: AsyncSession, envelope: Envelope) -> CaseFacts:
             responded={},
             escalated={},
             extensions={},
+            settled={},
         )
         session.add(facts)
     return facts
@@ -196,11 +201,40 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
         facts.relationship = case.relationship
         facts.consent = case.consent
         facts.imported = case.imported
+        facts.anonymous = case.anonymous
         facts.writable = case.expects_letters
         await acknowledge(session, facts, 1)
         await holding_for_reminder(session, facts, 1)
         if case.consent == Consent.REQUESTED:
             await drafter.draft(session, facts, Kind.CONSENT_AWAITED, "consent_awaited")
+        await draft_learning_updates(session, drafter, facts)
+
+    @service.on(CaseCorrected)
+    async def corrected(
+        envelope: Envelope, correction: CaseCorrected, session: AsyncSession
+    ) -> None:
+        """Who the complainant is and how to reach them, corrected (or their agreement to
+        hear what changed, given later): later letters use it."""
+        facts = await _facts(session, envelope)
+        if "anonymous" in correction.fields and correction.anonymous is not None:
+            facts.anonymous = correction.anonymous
+        if correction.complainant is not None:
+            facts.complainant = correction.complainant.model_dump(mode="json")
+        if facts.reference is None:
+            return  # corrects a case this service has not heard of: nothing to redo
+        reachable = Complainant.model_validate(facts.complainant or {}).can_be_written_to()
+        facts.writable = not facts.anonymous or reachable
+        await draft_learning_updates(session, drafter, facts)
+
+    @service.on(CaseLearningSettled)
+    async def learning_settled(
+        envelope: Envelope, settled: CaseLearningSettled, session: AsyncSession
+    ) -> None:
+        """A round of the case's learning is settled: the letter saying what changed, if
+        the complainant agreed to hear (kept until the case arrives, if it has not)."""
+        facts = await _facts(session, envelope)
+        note_settlement(facts, settled)
+        await draft_learning_updates(session, drafter, facts)
 
     @service.on(CaseAllocated)
     async def allocated(
@@ -435,6 +469,7 @@ def register_handlers(service: Service, drafter: Drafter) -> None:
         """Past retention: the letters' words go (their kind and dates stay, for the record)."""
         facts = await _facts(session, envelope)
         facts.complainant, facts.officer, facts.points, facts.people = None, None, {}, {}
+        facts.settled = {}
         notice = (
             f"This letter was removed on {anonymised.anonymised_on:%d %B %Y}: the case "
             f"was kept until {anonymised.retained_until:%d %B %Y} under the retention policy."

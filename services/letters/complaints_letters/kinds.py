@@ -22,12 +22,26 @@ class Kind(StrEnum):
     RESPONSE = "response"
     PANEL_INVITATION = "panel_invitation"
     SURVEY = "survey"
+    LEARNING_UPDATE = "learning_update"
+    """What the council changed because of the complaint, once its learning is settled."""
+    LEARNING_REMINDER = "learning_reminder"
+    """To a learning action's lead (or their manager): one chase, by email."""
+    LEARNING_DIGEST = "learning_digest"
+    """To one member of staff: the day's chases in one email, sent after the day ends."""
 
 
 WORDED = frozenset(
     {Kind.RESPONSE, Kind.HOLDING, Kind.CLOCK_STOPPED, Kind.CONSENT_REQUEST, Kind.PANEL_INVITATION}
 )
 """Kinds that need a person's words: they start as drafts for the officer."""
+
+CHECKED_FIRST = frozenset({Kind.LEARNING_UPDATE})
+"""Kinds that need nobody's words but wait as drafts for an officer to approve: their
+facts come from the register, yet whether and when they go is a person's call."""
+
+STAFF = frozenset({Kind.LEARNING_REMINDER, Kind.LEARNING_DIGEST})
+"""Kinds to staff about no case: drafted approved from an event and sent by email to the
+address the event gives, with case references and no complainant's details."""
 
 ON_REQUEST = frozenset({Kind.CONSENT_REQUEST, Kind.PANEL_INVITATION})
 """Kinds an officer starts (no event says when, or to whom, they go)."""

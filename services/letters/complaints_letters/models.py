@@ -11,7 +11,17 @@ import uuid
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    literal_column,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -47,6 +57,7 @@ class CaseFacts(Base):
     imported: Mapped[bool] = mapped_column(default=False)
     writable: Mapped[bool] = mapped_column(default=True)
     """False for an anonymous complaint with no email or postal address: nobody to write to."""
+    anonymous: Mapped[bool] = mapped_column(default=False)
     officer: Mapped[str | None] = mapped_column(String(200))
     stage: Mapped[int] = mapped_column(default=1)
     ended: Mapped[bool] = mapped_column(default=False)
@@ -63,6 +74,9 @@ class CaseFacts(Base):
     extensions: Mapped[dict] = mapped_column(JSON, default=dict)
     """Extensions by the id of their ``case.extended`` event: its reason, and the new date
     when the deadlines engine has moved the deadline (the holding letter needs both)."""
+    settled: Mapped[dict] = mapped_column(JSON, default=dict)
+    """Learning settled, by round: {"1": {"settled_on", "actions"}}, kept until the case
+    and the complainant's agreement let the learning-update letter be drafted."""
 
 
 class Status(StrEnum):
@@ -81,18 +95,28 @@ OPEN = (Status.DRAFT, Status.APPROVED)
 class Letter(Base):
     """One version of a letter. ``series`` is the first version's id; ``key`` says what
     the letter answers (``acknowledgement.1``, ``holding.<event id>``), so a redelivered
-    event drafts nothing twice."""
+    event drafts nothing twice. A letter to staff (``kinds.STAFF``) has no case; its key
+    is unique among such letters."""
 
     __tablename__ = "letters"
     __table_args__ = (
         UniqueConstraint("case_id", "key", "version"),
+        Index(
+            "uq_letters_staff_key",
+            "key",
+            "version",
+            unique=True,
+            sqlite_where=literal_column("case_id").is_(None),
+            postgresql_where=literal_column("case_id").is_(None),
+        ),
         Index("ix_letters_status", "status"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     series: Mapped[uuid.UUID] = mapped_column(index=True)
     version: Mapped[int] = mapped_column(default=1)
-    case_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    """None for a letter to staff, which concerns no one case."""
     key: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(32))
     stage: Mapped[int] = mapped_column(default=1)
@@ -110,6 +134,8 @@ class Letter(Base):
     """A response letter's date for the complainant's next step (escalate, or the Ombudsman)."""
     issued_on: Mapped[date | None] = mapped_column(Date)
     """The date the letter bears: the day it was sent (a draft shows today's)."""
+    send_after: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """Not sent before then, though approved (a day's digest waits for the day to end)."""
     route: Mapped[str | None] = mapped_column(String(8))
     channel: Mapped[str | None] = mapped_column(String(32))
     drafted_by: Mapped[str] = mapped_column(String(200))

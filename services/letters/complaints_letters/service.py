@@ -9,6 +9,7 @@ from complaints_letters.handlers import register_handlers
 from complaints_letters.models import Base
 from complaints_letters.packs import TemplatePacks
 from complaints_letters.sending import preparer
+from complaints_letters.staff_reminders import register_staff_reminders
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 
@@ -17,6 +18,7 @@ def create(settings: Settings) -> Service:
     service = Service("letters", Base.metadata, settings)
     drafter = Drafter(settings, TemplatePacks(settings))
     register_handlers(service, drafter)
+    register_staff_reminders(service, drafter)
     delivery = register_delivery(service, preparer(settings, drafter))
     drafter.wake = delivery.wake
     register_api(service, drafter, delivery.wake, resend)
