@@ -305,7 +305,9 @@ def register_api(service: Service, register: Register, access: CaseAccess) -> No
             for number, case_id in enumerate(dict.fromkeys(new.case_ids)):
                 case = await session.get(LearningCase, case_id)
                 if case is None or not await access.can_see(session, who, case_id):
-                    raise field_error(f"case_ids.{number}", f"no case with id {case_id}")
+                    refusal = field_error("case_ids", f"no case with id {case_id}")
+                    refusal.detail[0]["loc"].append(number)  # an index, as pydantic gives
+                    raise refusal
                 cases.append(case)
             directorate = new.directorate or (cases[0].directorate if cases else None)
             if directorate is None:
