@@ -90,6 +90,14 @@ ROUTES: dict[tuple[str, str], set[Role] | None] = {
     ("POST", "/api/v1/letters/{letter_id}/resend"): ACTING,
     ("POST", "/api/v1/letters/{letter_id}/approve"): {CO, SM},
     ("GET", "/api/v1/learning-actions"): CASES,
+    ("GET", "/api/v1/learning-actions/{action_id}"): CASES,
+    ("POST", "/api/v1/learning-actions"): {CO, SM},
+    ("PATCH", "/api/v1/learning-actions/{action_id}"): {CO, SM},
+    ("POST", "/api/v1/learning-actions/{action_id}/progress"): CASES,
+    **{
+        ("POST", f"/api/v1/learning-actions/{{action_id}}/{operation}"): {CO, SM}
+        for operation in ("complete", "cancel", "reopen")
+    },
     ("GET", "/api/v1/reports/summary"): {RV, CO, SM},
     **{
         ("GET", f"/api/v1/audit/{service}"): {AD}
