@@ -8,6 +8,7 @@ from datetime import date
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import (
     DeadlineFollowUp,
+    HistoryImported,
     LeadChased,
     LetterSent,
     OmbudsmanDecided,
@@ -172,3 +173,25 @@ async def test_a_learning_update_letter_tells_the_complainant(
 async def _at_least(pending, n: int):
     found = await pending
     return found if len(found) >= n else None
+
+
+async def test_an_imported_history_ends_what_it_left_open_past_its_due_date(
+    settings: Settings, learning, action
+) -> None:
+    async with learning(settings) as it:
+        received = await it.case()
+        [past, future] = await it.respond(
+            received, action("Old rota", "2026-05-31"), action("New rota", "2026-09-30")
+        )
+        imported = HistoryImported(
+            imported_on=date(2026, 6, 15), status="closed", stage=1, ended=True
+        )
+        await it.suite.publish(received.caused(imported))
+        changes = await it.changes(past)
+        assert [(c.revision, c.change) for c in changes] == [
+            (1, LearningChange.RECORDED),
+            (2, LearningChange.SETTLED_BY_IMPORT),
+        ]
+        statuses = {a["id"]: a["status"] for a in await it.actions()}
+        assert statuses == {past: "not_recorded", future: "open"}
+        assert await it.published("learning.case_settled") == []
