@@ -12,8 +12,9 @@ on the actions of their cases. Who sees an action:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl
@@ -151,6 +152,7 @@ class Reasoned(BaseModel):
 
 
 NOT_NULL = ("description", "lead", "due_on", "themes")
+Operation = Callable[[AsyncSession, LearningAction], Awaitable[None]]
 
 
 def register_api(service: Service, register: Register, access: CaseAccess) -> None:
@@ -174,10 +176,10 @@ def register_api(service: Service, register: Register, access: CaseAccess) -> No
         return or_(seen.exists(), and_(~linked.exists(), or_(*own) if own else false()))
 
     async def visible_action(
-        session: AsyncSession, who: Principal, action_id: uuid.UUID
+        session: AsyncSession, who: Principal, action_id: uuid.UUID, *, lock: bool = True
     ) -> LearningAction:
         query = select(LearningAction).where(LearningAction.id == action_id, visible(who))
-        action = await session.scalar(query.with_for_update())
+        action = await session.scalar(query.with_for_update() if lock else query)
         if action is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no learning action {action_id}")
         return action
@@ -191,7 +193,7 @@ def register_api(service: Service, register: Register, access: CaseAccess) -> No
         return _view(action, cases)
 
     async def change(
-        request: Request, who: Principal, action_id: uuid.UUID, what: str, operation: Any
+        request: Request, who: Principal, action_id: uuid.UUID, what: str, operation: Operation
     ) -> ActionView:
         """Apply ``operation(session, action)`` to a visible action; a conflict is a 409."""
         async with service.db.transaction() as session:
@@ -271,7 +273,7 @@ def register_api(service: Service, register: Register, access: CaseAccess) -> No
     async def get_action(request: Request, who: Reader, action_id: uuid.UUID) -> ActionDetail:
         """One action with its progress notes, evidence and history."""
         async with service.db.transaction() as session:
-            action = await visible_action(session, who, action_id)
+            action = await visible_action(session, who, action_id, lock=False)
             view = await answer(session, request, who, "get_action", action)
             notes = await session.scalars(
                 select(ProgressNote)
@@ -301,8 +303,10 @@ def register_api(service: Service, register: Register, access: CaseAccess) -> No
         """Add an action by hand: from cases you may see, or from none (then give its
         directorate, one of yours, or a service area you manage)."""
         async with service.db.transaction() as session:
-            cases = []
-            for number, case_id in enumerate(dict.fromkeys(new.case_ids)):
+            cases: list[LearningCase] = []
+            for number, case_id in enumerate(new.case_ids):
+                if case_id in {c.case_id for c in cases}:
+                    continue
                 case = await session.get(LearningCase, case_id)
                 if case is None or not await access.can_see(session, who, case_id):
                     refusal = field_error("case_ids", f"no case with id {case_id}")

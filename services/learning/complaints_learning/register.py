@@ -34,8 +34,6 @@ from complaints_shared.service import Service
 SYSTEM = "learning"
 """Who changed an action when an event, not a person, changed it."""
 
-EDITABLE = ("description", "lead", "lead_email", "service_area", "team", "due_on", "themes")
-
 
 class Conflict(Exception):
     """A change that does not fit the action's state; the message says why."""
