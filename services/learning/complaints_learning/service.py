@@ -6,7 +6,14 @@ from __future__ import annotations
 from complaints_learning.api import register_api
 from complaints_learning.chasing import register_chasing
 from complaints_learning.handlers import register_handlers
-from complaints_learning.models import ActionCase, Base, LearningCase
+from complaints_learning.models import (
+    ActionCase,
+    ActionHistory,
+    Base,
+    LearningAction,
+    LearningCase,
+    ProgressNote,
+)
 from complaints_learning.register import Register
 from complaints_shared.contracts.events import (
     CaseLearningSettled,
@@ -21,7 +28,15 @@ def create(settings: Settings) -> Service:
     service = Service("learning", Base.metadata, settings)
     service.publishes(LearningActionChanged, LeadChased, CaseLearningSettled)
     access = service.holds_cases()
-    service.exports(ActionCase.case_id, LearningCase.case_id)
+    service.exports(
+        ActionCase.case_id,
+        LearningCase.case_id,
+        linked={
+            LearningAction.id: ActionCase.action_id,
+            ProgressNote.action_id: ActionCase.action_id,
+            ActionHistory.action_id: ActionCase.action_id,
+        },
+    )
     register = Register(service)
     register_handlers(service, register)
     register_chasing(service)
