@@ -12,10 +12,8 @@ import httpx
 import pytest
 
 from complaints_learning.service import create
-from complaints_shared.bus import ensure_streams
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import CaseAllocated, CaseCorrected, LearningActionChanged
-from complaints_shared.contracts.subjects import STREAMS
 from complaints_shared.settings import Settings
 from complaints_shared.testing.events import case_received, case_responded
 from complaints_shared.testing.harness import Running, eventually, running
@@ -102,9 +100,6 @@ def learning() -> Callable[[Settings], AbstractAsyncContextManager[Learning]]:
     @asynccontextmanager
     async def run(settings: Settings) -> AsyncIterator[Learning]:
         async with running(settings, create(settings)) as suite:
-            # The harness's "caught up" reads every stream, the ones learning does not use
-            # too, as intake would have made them.
-            await ensure_streams(suite.js, STREAMS, "tests", settings)
             yield Learning(suite, settings)
 
     return run
