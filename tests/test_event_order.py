@@ -276,10 +276,13 @@ async def _produced(suite: Running) -> list[Produced]:
     """Every event of the suite's organisation, from every stream, in production order."""
     organisation = suite.host.settings.organisation
     found = [
-        Produced(spec.name, message.metadata.sequence.stream, Envelope.from_wire(message.data))
+        Produced(spec.name, message.metadata.sequence.stream, envelope)
         for spec in STREAMS
         if spec is not DEAD_LETTERS
         for message in await suite.messages(spec.name, f"complaints.{organisation}.>")
+        # Events about no case (a learning action's snapshots, ordered by their revision)
+        # have no per-case order to restore: this test is not about them.
+        if (envelope := Envelope.from_wire(message.data)).case_id is not None
     ]
     await _nothing_parked(suite)
     return _in_production_order(found)

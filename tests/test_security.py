@@ -90,6 +90,14 @@ ROUTES: dict[tuple[str, str], set[Role] | None] = {
     ("POST", "/api/v1/letters/{letter_id}/resend"): ACTING,
     ("POST", "/api/v1/letters/{letter_id}/approve"): {CO, SM},
     ("GET", "/api/v1/learning-actions"): CASES,
+    ("GET", "/api/v1/learning-actions/{action_id}"): CASES,
+    ("POST", "/api/v1/learning-actions"): {CO, SM},
+    ("PATCH", "/api/v1/learning-actions/{action_id}"): {CO, SM},
+    ("POST", "/api/v1/learning-actions/{action_id}/progress"): CASES,
+    **{
+        ("POST", f"/api/v1/learning-actions/{{action_id}}/{operation}"): {CO, SM}
+        for operation in ("complete", "cancel", "reopen")
+    },
     ("GET", "/api/v1/you-said-we-did"): {CO, SM},
     ("POST", "/api/v1/you-said-we-did"): {CO, SM},
     ("PATCH", "/api/v1/you-said-we-did/{entry_id}"): {CO, SM},
@@ -124,6 +132,7 @@ def _url(path: str) -> str:
         path.replace("{case_id}", str(uuid.uuid4()))
         .replace("{letter_id}", str(uuid.uuid4()))
         .replace("{entry_id}", str(uuid.uuid4()))
+        .replace("{action_id}", str(uuid.uuid4()))
         .replace("{day}", "2026-06-01")
     )
 

@@ -10,7 +10,7 @@ host then runs one service (``complaints run``) or all of them (``complaints up`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -99,10 +99,17 @@ class Service:
             self.case_access.follow(self)
         return self.case_access
 
-    def exports(self, *case_columns: InstrumentedAttribute) -> None:
+    def exports(
+        self,
+        *case_columns: InstrumentedAttribute,
+        linked: Mapping[InstrumentedAttribute, InstrumentedAttribute] | None = None,
+    ) -> None:
         """Offer the rows of each column's table whose value is one of a person's cases
-        to the subject access export (``complaints_shared.subject_access``)."""
-        self.http.include_router(export_routes(self.name, self.db, self.audit, case_columns))
+        to the subject access export (``complaints_shared.subject_access``), and those of
+        each ``linked`` key's table found through its link column."""
+        self.http.include_router(
+            export_routes(self.name, self.db, self.audit, case_columns, linked)
+        )
 
     def publishes(self, *models: type[EventPayload]) -> None:
         """Declare the events this service publishes (its send operations in AsyncAPI).

@@ -3,7 +3,9 @@
 Each service declares the columns that tie its records to a case
 (``service.exports(Letter.case_id, ...)``) and gets ``GET /api/v1/subject-access/<service>``
 (administrators): every row of those tables for the cases asked for, and its audit
-entries about them. The export is itself audited. ``complaints subject-access`` finds a
+entries about them. Records tied to a case through a link table (learning's actions, which
+may come from several cases) are declared ``linked={LearningAction.id:
+ActionCase.action_id}``: the rows whose key is in the link column of the cases' links. The export is itself audited. ``complaints subject-access`` finds a
 person's cases through intake and gathers every service's answer into one zip archive.
 """
 
@@ -16,7 +18,7 @@ import json
 import sys
 import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,11 +38,18 @@ Export = dict[str, Any]
 
 
 def export_routes(
-    service: str, db: Database, audit: AuditTrail, columns: Iterable[InstrumentedAttribute]
+    service: str,
+    db: Database,
+    audit: AuditTrail,
+    columns: Iterable[InstrumentedAttribute],
+    linked: Mapping[InstrumentedAttribute, InstrumentedAttribute] | None = None,
 ) -> APIRouter:
-    """``GET /api/v1/subject-access/<service>?case_id=...`` for the tables of ``columns``."""
+    """``GET /api/v1/subject-access/<service>?case_id=...`` for the tables of ``columns``,
+    and of each key of ``linked`` through its link (a column of one of those tables)."""
     router = APIRouter(route_class=StrictRoute)
     columns = tuple(columns)
+    by_table = {column.class_: column for column in columns}
+    links = dict(linked or {})
 
     @router.get(
         f"/api/v1/subject-access/{service}",
@@ -59,6 +68,12 @@ def export_routes(
                 table = column.class_.__table__
                 rows = await session.execute(select(table).where(column.in_(case_id)))
                 records[table.name] = [dict(row) for row in rows.mappings()]
+            for key, link in links.items():
+                cases_links = select(link).where(by_table[link.class_].in_(case_id))
+                rows = await session.execute(
+                    select(key.class_.__table__).where(key.in_(cases_links))
+                )
+                records[key.class_.__table__.name] = [dict(row) for row in rows.mappings()]
             trail = await session.execute(
                 select(audit.table)
                 .where(audit.table.c.case_id.in_(case_id))

@@ -50,7 +50,7 @@ async def test_actions_of_a_response_are_kept_once_and_listed(settings: Settings
         mine = await listed(case_id=str(received.case_id))
         assert [a["description"] for a in mine] == ["Rota checks", "Missed-visit alerts"]
         assert {a["status"] for a in mine} == {"open"}
-        assert [a["owner"] for a in await listed(directorate="childrens")] == ["IRO manager"]
+        assert [a["lead"] for a in await listed(directorate="childrens")] == ["IRO manager"]
         assert len(await listed()) == 3
 
 

@@ -21,6 +21,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy, PubAck
+from nats.js.errors import NotFoundError
 from sqlalchemy import select
 
 from complaints_shared.contracts.envelope import Envelope
@@ -147,7 +148,11 @@ class Running:
                 if spec is DEAD_LETTERS
                 else f"complaints.{organisation}.>"
             )
-            info = await self.js.stream_info(spec.name, subjects_filter=subject)
+            try:
+                info = await self.js.stream_info(spec.name, subjects_filter=subject)
+            except NotFoundError:  # no hosted service uses it, so nobody made it: empty
+                counts.append(0)
+                continue
             counts.append(sum((info.state.subjects or {}).values()))
         return counts
 
