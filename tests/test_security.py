@@ -104,6 +104,7 @@ ROUTES: dict[tuple[str, str], set[Role] | None] = {
     ("POST", "/api/v1/you-said-we-did/{entry_id}/publish"): {CO, SM},
     ("POST", "/api/v1/you-said-we-did/{entry_id}/withdraw"): {CO, SM},
     ("GET", "/api/v1/public/you-said-we-did"): PUBLIC,
+    ("GET", "/api/v1/learning/themes"): {CO, SM, RV},
     ("GET", "/api/v1/reports/summary"): {RV, CO, SM},
     ("GET", "/api/v1/reports/learning"): {RV, CO, SM},
     **{

@@ -3,7 +3,7 @@ officers, chasing leads and settling each case's learning."""
 
 from __future__ import annotations
 
-from complaints_learning import you_said_we_did
+from complaints_learning import themes, you_said_we_did
 from complaints_learning.api import register_api
 from complaints_learning.chasing import register_chasing
 from complaints_learning.handlers import register_handlers
@@ -43,4 +43,5 @@ def create(settings: Settings) -> Service:
     register_chasing(service)
     register_api(service, register, access)
     you_said_we_did.register(service)
+    themes.register(service)
     return service

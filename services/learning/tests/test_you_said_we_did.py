@@ -135,6 +135,17 @@ async def test_text_with_personal_data_or_an_unfinished_action_is_refused(
         assert elsewhere.status_code == 422
         assert elsewhere.json()["detail"][0]["loc"] == ["body", "action_ids", "0"]
 
+        done = await suite.http.post(
+            f"/api/v1/learning-actions/{action['id']}/complete",
+            json={"evidence": "Rota checked weekly since June", "completed_on": "2026-06-20"},
+        )
+        assert done.status_code == 200, done.text
+        drafted = await suite.http.post(
+            "/api/v1/you-said-we-did", json=ENTRY | {"action_ids": [action["id"]]}
+        )
+        assert drafted.status_code == 201, drafted.text
+        assert drafted.json()["action_ids"] == [action["id"]]
+
 
 PUBLIC = "/api/v1/public/you-said-we-did"
 
