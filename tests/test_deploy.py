@@ -70,6 +70,7 @@ def test_the_ingress_sends_each_prefix_to_its_service() -> None:
     assert routes["/api/v1/deadlines"] == "deadlines"
     assert routes["/api/v1/letters"] == "letters"
     assert routes["/api/v1/learning-actions"] == "learning"
+    assert routes["/api/v1/public/you-said-we-did"] == "learning"  # public pages: each its own
     assert routes["/api/v1/reports"] == "reporting"
     for service in ("intake", "deadlines", "letters", "learning", "reporting"):
         assert routes[f"/api/v1/audit/{service}"] == service  # each service's own trail
@@ -77,7 +78,9 @@ def test_the_ingress_sends_each_prefix_to_its_service() -> None:
         "/"
         + "/".join(
             path.split("/")[
-                1 : 5 if path.startswith(("/api/v1/audit/", "/api/v1/subject-access/")) else 4
+                1 : 5
+                if path.startswith(("/api/v1/audit/", "/api/v1/subject-access/", "/api/v1/public/"))
+                else 4
             ]
         )
         for path in json.loads((ROOT / "docs/api/openapi.json").read_text())["paths"]

@@ -122,7 +122,7 @@ def test_a_complaint_flows_through_every_service(suite: SuiteProcess) -> None:
             lambda: client.get("/api/v1/learning-actions", params={"case_id": case["id"]}),
             lambda body: len(body) == 2,
         )
-        assert {a["owner"] for a in actions} == {"Home care manager", "Commissioning lead"}
+        assert {a["lead"] for a in actions} == {"Home care manager", "Commissioning lead"}
         summary = wait_for(
             lambda: client.get("/api/v1/reports/summary"),
             lambda body: body["total"]["responded"] == 1,
