@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -22,14 +21,12 @@ from complaints_deadlines.calendar_store import CalendarStore
 from complaints_deadlines.models import Deadline, DeadlineChange, FollowUp, Timer
 from complaints_deadlines.service import create
 from complaints_deadlines.timers import fire_due
-from complaints_shared.bus import ensure_streams
 from complaints_shared.calendar import WorkingDayCalendar, today_in_england
-from complaints_shared.contracts.envelope import Envelope, new_event
-from complaints_shared.contracts.events import LearningAction, LearningActionChanged
-from complaints_shared.contracts.subjects import STREAMS
-from complaints_shared.contracts.vocabulary import LearningChange, LearningSource, LearningStatus
+from complaints_shared.contracts.envelope import Envelope
+from complaints_shared.contracts.vocabulary import LearningChange, LearningStatus
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
+from complaints_shared.testing.events import action_changed as shared_action_changed
 from complaints_shared.testing.harness import Running, eventually, running
 
 # Fri 28 Aug 2026; Mon 31 Aug is the summer bank holiday.
@@ -40,58 +37,25 @@ END_OF_FRI_28_AUG = datetime(2026, 8, 28, 23, tzinfo=UTC)
 END_OF_THU_3_SEP = datetime(2026, 9, 3, 23, tzinfo=UTC)
 
 
-@asynccontextmanager
-async def hosting(settings: Settings, *services: Service) -> AsyncIterator[Running]:
-    """The services running, with every stream made (the harness's ``quiet`` counts
-    each stream's messages, and deadlines alone makes only those it uses)."""
-    async with running(settings, *services) as suite:
-        await ensure_streams(suite.js, STREAMS, "tests", settings)
-        yield suite
-
-
 def quiet_timers(settings: Settings) -> Settings:
     """The service's own loop fires once at start-up (nothing is due then), then waits."""
     return settings.model_copy(update={"timer_poll_seconds": 3600})
 
 
 def action_changed(
-    settings: Settings,
-    action_id: uuid.UUID,
-    revision: int,
-    *,
-    due_on: date = DUE,
-    status: LearningStatus = LearningStatus.OPEN,
-    change: LearningChange = LearningChange.RECORDED,
-    reminder: int = 2,
-    escalation: int = 3,
+    settings: Settings, action_id: uuid.UUID, revision: int, **fields: Any
 ) -> Envelope:
-    """``learning.action_changed`` as learning publishes it: the whole action, no case."""
-    return new_event(
-        LearningActionChanged(
-            revision=revision,
-            change=change,
-            changed_on=date(2026, 7, 1),
-            changed_by="Priya Shah",
-            action=LearningAction(
-                action_id=action_id,
-                description="Tell the family the same day when a home care visit is missed.",
-                lead="Head of Commissioning",
-                lead_email="commissioning.lead@example.org",
-                service_area="Home care",
-                due_on=due_on,
-                case_ids=(uuid.uuid4(),),
-                stage=1,
-                source=LearningSource.RESPONSE,
-                status=status,
-                identified_on=date(2026, 6, 1),
-                completed_on=date(2026, 7, 1) if status == LearningStatus.DONE else None,
-                cancelled_reason="Superseded" if status == LearningStatus.CANCELLED else None,
-            ),
-            reminder_working_days=reminder,
-            escalation_working_days=escalation,
-        ),
-        organisation=settings.organisation,
-        directorate="adults",
+    """The shared builder with this file's timings: due on ``DUE``, reminded 2 working
+    days before, escalated 3 after."""
+    fields.setdefault("due_on", DUE)
+    return shared_action_changed(
+        settings,
+        action_id,
+        revision,
+        fields.pop("change", LearningChange.RECORDED),
+        reminder=fields.pop("reminder", 2),
+        escalation=fields.pop("escalation", 3),
+        **fields,
     )
 
 
@@ -164,7 +128,7 @@ async def test_three_timers_on_the_working_day_calendar_fire_at_their_moments(
     settings = quiet_timers(settings)
     service = create(settings)
     action = uuid.uuid4()
-    async with hosting(settings, service) as suite:
+    async with running(settings, service) as suite:
         await suite.publish(action_changed(settings, action, 1))
         await applied(service, action, 1)
         assert await pending(service, action) == {
@@ -199,7 +163,7 @@ async def test_done_or_cancelled_stops_the_follow_up_and_reopening_resumes_it(
     settings = quiet_timers(settings)
     service = create(settings)
     done, cancelled = uuid.uuid4(), uuid.uuid4()
-    async with hosting(settings, service) as suite:
+    async with running(settings, service) as suite:
         await suite.publish(action_changed(settings, done, 1))
         await suite.publish(action_changed(settings, cancelled, 1))
         await applied(service, done, 1)
@@ -265,7 +229,7 @@ async def test_an_older_or_repeated_revision_changes_nothing(settings: Settings)
         status=LearningStatus.IN_PROGRESS,
         change=LearningChange.PROGRESSED,
     )
-    async with hosting(settings, service) as suite:
+    async with running(settings, service) as suite:
         await suite.publish(newer)
         await applied(service, action, 2)
         await suite.publish(action_changed(settings, action, 1))  # recorded, arriving late
@@ -290,7 +254,7 @@ async def test_moving_the_due_date_gives_new_timers(settings: Settings) -> None:
     settings = quiet_timers(settings)
     service = create(settings)
     action = uuid.uuid4()
-    async with hosting(settings, service) as suite:
+    async with running(settings, service) as suite:
         await suite.publish(action_changed(settings, action, 1))
         await applied(service, action, 1)
         await fire(service, START_OF_WED_26_AUG)
@@ -336,7 +300,7 @@ async def test_a_reminder_after_the_due_day_says_nothing(settings: Settings) -> 
     settings = quiet_timers(settings)
     service = create(settings)
     action = uuid.uuid4()
-    async with hosting(settings, service) as suite:
+    async with running(settings, service) as suite:
         await suite.publish(action_changed(settings, action, 1))
         await applied(service, action, 1)
         await fire(service, END_OF_FRI_28_AUG)  # the service was down since before the 26th
@@ -349,7 +313,7 @@ async def test_a_calendar_change_moves_follow_up_timers_silently(settings: Setti
     settings = quiet_timers(settings)
     service = create(settings)
     action = uuid.uuid4()
-    async with hosting(settings, service) as suite:
+    async with running(settings, service) as suite:
         await suite.publish(action_changed(settings, action, 1))
         await applied(service, action, 1)
         # Closed on Wed 26 Aug and Wed 2 Sep: the reminder is at the start of Tue 25 Aug
@@ -397,7 +361,7 @@ async def test_two_replicas_fire_each_follow_up_once(
     late = [uuid.uuid4() for _ in range(20)]
     soon = [uuid.uuid4() for _ in range(20)]
     first, second = create(settings), create(settings)
-    async with hosting(settings, first) as suite, running(settings, second):
+    async with running(settings, first) as suite, running(settings, second):
         for action in late:
             await suite.publish(
                 action_changed(settings, action, 1, due_on=calendar.subtract(today, 10), reminder=5)

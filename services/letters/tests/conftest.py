@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pytest
-from nats.js.errors import BadRequestError
 
-from complaints_shared.contracts.subjects import STREAMS
 from complaints_shared.settings import Settings
-from complaints_shared.testing.harness import Running
 
 
 def _letter_context(settings: Settings | None = None, **changes: Any) -> dict[str, Any]:
@@ -46,18 +42,3 @@ def letter_context() -> Callable[..., dict[str, Any]]:
     """``letter_context(settings=None, **changes)``: an acknowledgement's context for a
     named complainant with a postal address."""
     return _letter_context
-
-
-@pytest.fixture
-def caught_up() -> Callable[[Running], Awaitable[bool]]:
-    """``await eventually(lambda: caught_up(suite))``: letters has handled everything
-    published (and sent what is due), so a test may say what it did *not* do. The streams
-    only other services use are made first, as the harness counts every stream."""
-
-    async def check(suite: Running) -> bool:
-        for spec in STREAMS:
-            with contextlib.suppress(BadRequestError):  # it exists already
-                await suite.js.add_stream(name=spec.name, subjects=list(spec.subjects))
-        return await suite.quiet()
-
-    return check

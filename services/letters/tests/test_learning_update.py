@@ -108,9 +108,7 @@ async def text_of(suite: Running, letter_id: str) -> str:
     return html.unescape(" ".join(page.text.split()))
 
 
-async def test_a_settlement_before_its_case_is_drafted_once_per_round(
-    settings: Settings, caught_up
-) -> None:
+async def test_a_settlement_before_its_case_is_drafted_once_per_round(settings: Settings) -> None:
     async with running(settings, create(settings)) as suite:
         received = received_case(settings, agreed=True, reference="ASC-2026-00011")
         first = settled(received, 1, ROTA, TRAINING)
@@ -119,7 +117,7 @@ async def test_a_settlement_before_its_case_is_drafted_once_per_round(
         await suite.publish(first, msg_id=str(uuid.uuid4()))  # a republish, past the window
 
         drafted = await eventually(lambda: updates(suite, received.case_id))
-        await eventually(lambda: caught_up(suite))
+        await eventually(suite.quiet)
         assert [(x["status"], x["stage"]) for x in await updates(suite, received.case_id)] == [
             ("draft", 1)
         ]
@@ -144,7 +142,7 @@ async def test_a_settlement_before_its_case_is_drafted_once_per_round(
 
 
 async def test_no_letter_unless_the_complainant_agreed_and_one_when_they_agree_later(
-    settings: Settings, caught_up
+    settings: Settings,
 ) -> None:
     async with running(settings, create(settings)) as suite:
         declined = received_case(settings, agreed=False, reference="ASC-2026-00012")
@@ -153,7 +151,7 @@ async def test_no_letter_unless_the_complainant_agreed_and_one_when_they_agree_l
         for received in (declined, unasked, nameless):
             await suite.publish(received)
             await suite.publish(settled(received, 1, ROTA))
-        await eventually(lambda: caught_up(suite))
+        await eventually(suite.quiet)
         for received in (declined, unasked, nameless):
             assert await updates(suite, received.case_id) == []
 
@@ -174,7 +172,7 @@ async def test_no_letter_unless_the_complainant_agreed_and_one_when_they_agree_l
 
 @pytest.mark.usefixtures("pdf_rendering")
 async def test_once_approved_it_is_sent_and_announced_as_a_learning_update(
-    settings: Settings, caught_up
+    settings: Settings,
 ) -> None:
     settings = settings.model_copy(update={"letters_poll_seconds": 0.05})
     async with running(settings, create(settings)) as suite:
@@ -183,7 +181,7 @@ async def test_once_approved_it_is_sent_and_announced_as_a_learning_update(
         await suite.publish(settled(received, 1, ROTA))
         draft = (await eventually(lambda: updates(suite, received.case_id)))[0]
         subject = f"complaints.{settings.organisation}.adults.letter.sent.v1"
-        await eventually(lambda: caught_up(suite))
+        await eventually(suite.quiet)
         assert await suite.events(subject) == []  # not before an officer approves it
 
         approved = await suite.http.post(f"/api/v1/letters/{draft['id']}/approve")

@@ -70,7 +70,7 @@ async def sent_events(suite: Running, settings: Settings) -> list[Envelope]:
     return await suite.events(f"complaints.{settings.organisation}.adults.letter.sent.v1")
 
 
-async def test_a_chase_is_one_email_however_often_it_comes(settings: Settings, caught_up) -> None:
+async def test_a_chase_is_one_email_however_often_it_comes(settings: Settings) -> None:
     settings = quick(settings)
     async with running(settings, create(settings)) as suite:
         action_id = uuid.uuid4()
@@ -81,7 +81,7 @@ async def test_a_chase_is_one_email_however_often_it_comes(settings: Settings, c
         await suite.publish(chased(settings, action_id=action_id))
 
         sent = await eventually(lambda: sent_events(suite, settings))
-        await eventually(lambda: caught_up(suite))
+        await eventually(suite.quiet)
         [letter] = await staff_letters(suite, "learning_reminder")
         assert letter["case_id"] is None and letter["status"] == "delivered"
         assert [
@@ -108,7 +108,7 @@ async def test_a_chase_is_one_email_however_often_it_comes(settings: Settings, c
 
 
 async def test_by_notify_the_reminder_is_one_email_to_the_lead(
-    settings: Settings, notify: FakeNotify, caught_up
+    settings: Settings, notify: FakeNotify
 ) -> None:
     settings = quick(
         settings,
@@ -122,7 +122,7 @@ async def test_by_notify_the_reminder_is_one_email_to_the_lead(
         await suite.publish(chase)
         await suite.publish(chase, msg_id=str(uuid.uuid4()))  # republished past the window
         await eventually(lambda: sent_events(suite, settings))
-        await eventually(lambda: caught_up(suite))
+        await eventually(suite.quiet)
         [letter] = await staff_letters(suite, "learning_reminder")
         [email] = notify.sent
         assert email.reference == letter["id"] and email.type == "email"
@@ -170,9 +170,7 @@ async def test_a_chase_without_an_email_address_fails_for_the_team_to_see(
         assert event.payload["final"] is True and event.case_id is None
 
 
-async def test_a_days_chases_go_in_one_digest_once_the_day_is_over(
-    settings: Settings, caught_up
-) -> None:
+async def test_a_days_chases_go_in_one_digest_once_the_day_is_over(settings: Settings) -> None:
     """Yesterday's chases come in while letters is paused (as a day's chases come in
     before its digest is due); unpaused, the next delivery pass sends yesterday's digests
     and keeps today's for tomorrow morning."""
@@ -196,13 +194,13 @@ async def test_a_days_chases_go_in_one_digest_once_the_day_is_over(
         for event in (first, second, later, other):
             await suite.publish(event)
         await suite.publish(second, msg_id=str(uuid.uuid4()))  # a republish adds nothing
-        await eventually(lambda: caught_up(suite))
+        await eventually(suite.quiet)
         digests = await staff_letters(suite, "learning_digest")
         assert [x["status"] for x in digests] == ["approved"] * 3
 
     settings = quick(settings)
     async with running(settings, create(settings)) as suite:
-        await eventually(lambda: caught_up(suite))
+        await eventually(suite.quiet)
         digests = {x["id"]: x for x in await staff_letters(suite, "learning_digest")}
         [waiting] = [x for x in digests.values() if x["status"] == "approved"]
         assert datetime.fromisoformat(waiting["send_after"]) == digest_send_after(today)

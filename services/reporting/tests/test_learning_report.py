@@ -8,40 +8,11 @@ from typing import Any
 
 from complaints_reporting.service import create
 from complaints_shared.contracts.envelope import Envelope, new_event
-from complaints_shared.contracts.events import LearningAction, LearningActionChanged, YouSaidWeDid
+from complaints_shared.contracts.events import YouSaidWeDid
 from complaints_shared.contracts.vocabulary import LearningChange, LearningSource, LearningStatus
 from complaints_shared.settings import Settings
+from complaints_shared.testing.events import action_changed
 from complaints_shared.testing.harness import eventually, running
-
-
-def changed(
-    settings: Settings,
-    action_id: uuid.UUID,
-    revision: int,
-    change: LearningChange,
-    directorate: str = "adults",
-    **fields: Any,
-) -> Envelope:
-    state = {
-        "action_id": action_id,
-        "description": "Missed-visit alerts",
-        "lead": "Commissioning lead",
-        "due_on": date(2026, 6, 30),
-        "source": LearningSource.RESPONSE,
-        "status": LearningStatus.OPEN,
-        "identified_on": date(2026, 4, 30),
-    } | fields
-    return new_event(
-        LearningActionChanged(
-            revision=revision,
-            change=change,
-            changed_on=date(2026, 4, 30),
-            changed_by="Priya Shah",
-            action=LearningAction(**state),
-        ),
-        organisation=settings.organisation,
-        directorate=directorate,
-    )
 
 
 def statement(settings: Settings, revision: int, published: bool, on: date) -> Envelope:
@@ -64,7 +35,7 @@ async def test_learning_figures_for_a_financial_year(settings: Settings) -> None
     done, late, cancelled, ombudsman, last_year = (uuid.uuid4() for _ in range(5))
     events = [
         # Completed on time, its completion arriving before its recording.
-        changed(
+        action_changed(
             settings,
             done,
             3,
@@ -72,11 +43,13 @@ async def test_learning_figures_for_a_financial_year(settings: Settings) -> None
             status=LearningStatus.DONE,
             completed_on=date(2026, 6, 20),
         ),
-        changed(settings, done, 1, LearningChange.RECORDED),
-        changed(settings, done, 2, LearningChange.PROGRESSED, status=LearningStatus.IN_PROGRESS),
+        action_changed(settings, done, 1, LearningChange.RECORDED),
+        action_changed(
+            settings, done, 2, LearningChange.PROGRESSED, status=LearningStatus.IN_PROGRESS
+        ),
         # Past due and still open.
-        changed(settings, late, 1, LearningChange.RECORDED, due_on=date(2026, 5, 29)),
-        changed(
+        action_changed(settings, late, 1, LearningChange.RECORDED, due_on=date(2026, 5, 29)),
+        action_changed(
             settings,
             cancelled,
             2,
@@ -84,7 +57,7 @@ async def test_learning_figures_for_a_financial_year(settings: Settings) -> None
             status=LearningStatus.CANCELLED,
             cancelled_reason="Superseded by the new contract",
         ),
-        changed(
+        action_changed(
             settings,
             ombudsman,
             1,
@@ -94,7 +67,7 @@ async def test_learning_figures_for_a_financial_year(settings: Settings) -> None
             due_on=date(2027, 1, 15),
         ),
         # Identified and done in 2025-26: only its lateness at 2026-03-31 would count there.
-        changed(
+        action_changed(
             settings,
             last_year,
             2,

@@ -13,10 +13,20 @@ from complaints_shared.contracts.events import (
     Complainant,
     DeadlineReminder,
     DeadlineScheduled,
+    LearningAction,
+    LearningActionChanged,
     LearningActionSpec,
     LetterIssued,
 )
-from complaints_shared.contracts.vocabulary import Channel, DeadlineKind, LetterKind, Outcome
+from complaints_shared.contracts.vocabulary import (
+    Channel,
+    DeadlineKind,
+    LearningChange,
+    LearningSource,
+    LearningStatus,
+    LetterKind,
+    Outcome,
+)
 from complaints_shared.settings import Settings
 
 
@@ -96,4 +106,51 @@ def response_reminder(received: Envelope, due_on: date) -> Envelope:
 def acknowledgement_letter(received: Envelope, issued_on: date) -> Envelope:
     return received.caused(
         LetterIssued(letter_id=uuid.uuid4(), kind=LetterKind.ACKNOWLEDGEMENT, issued_on=issued_on)
+    )
+
+
+def action_changed(
+    settings: Settings,
+    action_id: uuid.UUID,
+    revision: int,
+    change: LearningChange = LearningChange.RECORDED,
+    *,
+    directorate: str = "adults",
+    reminder: int = 5,
+    escalation: int = 10,
+    **action: Any,
+) -> Envelope:
+    """``learning.action_changed`` as learning publishes it: the whole action, no case.
+
+    ``action`` overrides the action's fields; a done one is completed on 1 July 2026 and
+    a cancelled one "Superseded" unless they say otherwise.
+    """
+    state: dict[str, Any] = {
+        "action_id": action_id,
+        "description": "Tell the family the same day when a home care visit is missed.",
+        "lead": "Head of Commissioning",
+        "lead_email": "commissioning.lead@example.org",
+        "service_area": "Home care",
+        "due_on": date(2026, 8, 28),
+        "stage": 1,
+        "source": LearningSource.RESPONSE,
+        "status": LearningStatus.OPEN,
+        "identified_on": date(2026, 6, 1),
+    } | action
+    if state["status"] == LearningStatus.DONE:
+        state.setdefault("completed_on", date(2026, 7, 1))
+    if state["status"] == LearningStatus.CANCELLED:
+        state.setdefault("cancelled_reason", "Superseded")
+    return new_event(
+        LearningActionChanged(
+            revision=revision,
+            change=change,
+            changed_on=date(2026, 7, 1),
+            changed_by="Priya Shah",
+            action=LearningAction(**state),
+            reminder_working_days=reminder,
+            escalation_working_days=escalation,
+        ),
+        organisation=settings.organisation,
+        directorate=directorate,
     )
