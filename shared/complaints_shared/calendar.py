@@ -19,7 +19,7 @@ from calendar import monthrange
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NamedTuple
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -183,6 +183,28 @@ def add_months(start: date, months: int) -> date:
     """The same day ``months`` calendar months later (the month's last day if it is shorter)."""
     year, month = divmod(start.year * 12 + start.month - 1 + months, 12)
     return date(year, month + 1, min(start.day, monthrange(year, month + 1)[1]))
+
+
+class FinancialYear(NamedTuple):
+    """A council's year, 1 April to 31 March, named by the year it starts in.
+
+    Annual reports are by financial year: ``FinancialYear.of(2017)`` is 2017-18.
+    """
+
+    starts_on: date
+    ends_on: date
+
+    @classmethod
+    def of(cls, year: int) -> FinancialYear:
+        return cls(date(year, 4, 1), date(year + 1, 3, 31))
+
+    @property
+    def label(self) -> str:
+        """``2017-18``."""
+        return f"{self.starts_on.year}-{self.ends_on.year % 100:02d}"
+
+    def before(self) -> FinancialYear:
+        return FinancialYear.of(self.starts_on.year - 1)
 
 
 def parse_bank_holidays(data: object, division: str = "england-and-wales") -> dict[date, str]:

@@ -20,6 +20,7 @@ from sqlalchemy import Select, select
 
 from complaints_learning.models import LearningAction, LearningCase
 from complaints_shared.auth import Principal, Role, requires
+from complaints_shared.calendar import FinancialYear
 from complaints_shared.service import Service
 
 QUARTERS = ("Q1 April-June", "Q2 July-September", "Q3 October-December", "Q4 January-March")
@@ -114,7 +115,8 @@ def register(service: Service) -> None:
     ) -> Themes:
         """Complaints by subject and learning actions by theme, per quarter of a financial
         year, with the year before and the trend (figures only)."""
-        since, until = date(year - 1, 4, 1), date(year + 1, 3, 31)
+        financial = FinancialYear.of(year)
+        since, until = financial.before().starts_on, financial.ends_on
         cases = _scoped(
             select(
                 LearningCase.directorate,
@@ -150,7 +152,7 @@ def register(service: Service) -> None:
                 for tag in dict.fromkeys(tags or []):
                     if quarter is not None:
                         tally.add("actions", (tag, where, area), quarter)
-        return Themes(year=f"{year}-{(year + 1) % 100:02d}", themes=tally.themes())
+        return Themes(year=financial.label, themes=tally.themes())
 
 
 def _scoped(

@@ -30,7 +30,7 @@ from complaints_learning.public_text import personal_data_in
 from complaints_shared.audit import Access
 from complaints_shared.auth import Principal, Role, public_caller, requires
 from complaints_shared.auth.routes import OPTIONAL_SIGN_IN
-from complaints_shared.calendar import today_in_england
+from complaints_shared.calendar import FinancialYear, today_in_england
 from complaints_shared.contracts.envelope import new_event
 from complaints_shared.contracts.events import YouSaidWeDid
 from complaints_shared.contracts.limits import MAX_ITEMS, MAX_THEMES, Label, Reason
@@ -318,7 +318,7 @@ def register(service: Service) -> None:
         if directorate:
             query = query.where(Entry.directorate == directorate)
         if year:
-            query = query.where(Entry.published_on.between(date(year, 4, 1), date(year + 1, 3, 31)))
+            query = query.where(Entry.published_on.between(*FinancialYear.of(year)))
         async with service.db.transaction() as session:
             entries = list(
                 await session.scalars(query.order_by(Entry.published_on.desc(), Entry.id))

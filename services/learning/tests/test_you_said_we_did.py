@@ -81,7 +81,7 @@ async def test_an_entry_is_reviewed_by_another_person_then_public(
         assert (withdrawn.json()["status"], withdrawn.json()["reviewer"]) == ("draft", None)
         assert len(await _csv(public)) == 1
 
-        announced = await eventually(lambda: _announced(suite, 2))
+        announced = await eventually(lambda: _announced(suite, entry["id"], 2))
         first, second = (e.parse(YouSaidWeDid) for e in announced)
         assert (first.revision, first.published, second.revision, second.published) == (
             1,
@@ -163,8 +163,13 @@ def _this_year(_entry: dict, published: dict) -> int:
     return year if month >= 4 else year - 1
 
 
-async def _announced(suite, n: int) -> list | None:
-    events = await suite.events("complaints.*.*.learning.you_said_we_did.v1")
+async def _announced(suite, entry_id: str, n: int) -> list | None:
+    """The entry's announcements (the stream may hold other tests' entries)."""
+    events = [
+        e
+        for e in await suite.events("complaints.*.*.learning.you_said_we_did.v1")
+        if e.payload["entry_id"] == entry_id
+    ]
     return events if len(events) >= n else None
 
 

@@ -13,12 +13,12 @@ from typing import Annotated
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_reporting.models import ActionFacts, StatementFacts
 from complaints_shared.auth import Principal, Role, requires
-from complaints_shared.calendar import today_in_england
+from complaints_shared.calendar import FinancialYear, today_in_england
 from complaints_shared.contracts.envelope import Envelope
 from complaints_shared.contracts.events import LearningActionChanged, YouSaidWeDid
 from complaints_shared.contracts.vocabulary import LearningSource, LearningStatus
@@ -60,11 +60,6 @@ class LearningReport(BaseModel):
     you_said_we_did: dict[str, list[Statement]]
 
 
-def financial_year(year: int) -> tuple[date, date]:
-    """``year=2017`` is 1 April 2017 to 31 March 2018."""
-    return date(year, 4, 1), date(year + 1, 3, 31)
-
-
 def register(service: Service) -> None:
     """Keep the newest state of each action and entry; serve the learning figures."""
 
@@ -73,37 +68,37 @@ def register(service: Service) -> None:
         envelope: Envelope, changed: LearningActionChanged, session: AsyncSession
     ) -> None:
         action = changed.action
-        facts = await session.get(ActionFacts, action.action_id, with_for_update=True)
-        if facts is not None and facts.revision >= changed.revision:
-            return  # an older or repeated state: the newer one already counts
-        if facts is None:
-            facts = ActionFacts(action_id=action.action_id)
-            session.add(facts)
-        facts.revision = changed.revision
-        facts.directorate = envelope.directorate
-        facts.service_area = action.service_area
-        facts.source = action.source
-        facts.status = action.status
-        facts.identified_on = action.identified_on
-        facts.due_on = action.due_on
-        facts.completed_on = action.completed_on
-        facts.complainant_told_on = action.complainant_told_on
+        await _keep_newest(
+            session,
+            ActionFacts(
+                action_id=action.action_id,
+                revision=changed.revision,
+                directorate=envelope.directorate,
+                service_area=action.service_area,
+                source=action.source,
+                status=action.status,
+                identified_on=action.identified_on,
+                due_on=action.due_on,
+                completed_on=action.completed_on,
+                complainant_told_on=action.complainant_told_on,
+            ),
+        )
 
     @service.on(YouSaidWeDid)
     async def statement(envelope: Envelope, entry: YouSaidWeDid, session: AsyncSession) -> None:
-        facts = await session.get(StatementFacts, entry.entry_id, with_for_update=True)
-        if facts is not None and facts.revision >= entry.revision:
-            return
-        if facts is None:
-            facts = StatementFacts(entry_id=entry.entry_id)
-            session.add(facts)
-        facts.revision = entry.revision
-        facts.directorate = envelope.directorate
-        facts.published = entry.published
-        facts.published_on = entry.published_on
-        facts.service_area = entry.service_area
-        facts.you_said = entry.you_said
-        facts.we_did = entry.we_did
+        await _keep_newest(
+            session,
+            StatementFacts(
+                entry_id=entry.entry_id,
+                revision=entry.revision,
+                directorate=envelope.directorate,
+                published=entry.published,
+                published_on=entry.published_on,
+                service_area=entry.service_area,
+                you_said=entry.you_said,
+                we_did=entry.we_did,
+            ),
+        )
 
     @service.http.get("/api/v1/reports/learning", response_model=LearningReport, tags=["reports"])
     async def learning_report(
@@ -117,7 +112,7 @@ def register(service: Service) -> None:
         """Learning actions identified, completed and overdue in a financial year, by
         directorate, with the "you said, we did" entries published in it (figures and
         public-safe text only)."""
-        starts_on, ends_on = financial_year(year)
+        starts_on, ends_on = financial = FinancialYear.of(year)
         as_at = min(ends_on, today_in_england())
         actions = select(ActionFacts)
         statements = select(StatementFacts).where(
@@ -145,13 +140,24 @@ def register(service: Service) -> None:
                 Statement.model_validate(entry, from_attributes=True)
             )
         return LearningReport(
-            year=f"{year}-{(year + 1) % 100:02d}",
+            year=financial.label,
             starts_on=starts_on,
             ends_on=ends_on,
             as_at=as_at,
             directorates=figures,
             you_said_we_did=listed,
         )
+
+
+async def _keep_newest(session: AsyncSession, state: ActionFacts | StatementFacts) -> None:
+    """Keep ``state`` unless a newer or equal revision of it is kept already (events about
+    no case come in any order, and may come again)."""
+    key = inspect(type(state)).primary_key_from_instance(state)
+    kept = await session.get(type(state), key, with_for_update=True)
+    if kept is None:
+        session.add(state)
+    elif kept.revision < state.revision:
+        await session.merge(state)
 
 
 def _count(figures: LearningFigures, action: ActionFacts, starts_on: date, as_at: date) -> None:
