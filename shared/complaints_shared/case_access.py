@@ -45,6 +45,23 @@ CASE_ROLES = (Role.COMPLAINTS_OFFICER, Role.INVESTIGATING_OFFICER, Role.SERVICE_
 """The roles that see case records (each only the cases its rule gives it)."""
 
 
+def area_grants(
+    principal: Principal, directorate: ColumnElement[str], service_area: ColumnElement[str | None]
+) -> list[ColumnElement[bool]]:
+    """What a principal's roles grant by place: a complaints officer their directorates,
+    a service manager their service areas (conditions on the two columns given)."""
+    grants: list[ColumnElement[bool]] = []
+    if principal.has(Role.COMPLAINTS_OFFICER):
+        grants.append(
+            true()
+            if ALL in principal.directorates
+            else directorate.in_(sorted(principal.directorates))
+        )
+    if principal.has(Role.SERVICE_MANAGER):
+        grants.append(service_area.in_(sorted(principal.service_areas)))
+    return grants
+
+
 class CaseAccess:
     """A service's copy of who may see each case."""
 
@@ -139,15 +156,7 @@ class CaseAccess:
     def visible(self, principal: Principal, case_id: ColumnElement[uuid.UUID]) -> ColumnElement:
         """A condition on ``case_id``: the principal may see that case."""
         cases = self.cases.c
-        grants: list[ColumnElement[bool]] = []
-        if principal.has(Role.COMPLAINTS_OFFICER):
-            grants.append(
-                true()
-                if ALL in principal.directorates
-                else cases.directorate.in_(sorted(principal.directorates))
-            )
-        if principal.has(Role.SERVICE_MANAGER):
-            grants.append(cases.service_area.in_(sorted(principal.service_areas)))
+        grants = area_grants(principal, cases.directorate, cases.service_area)
         if principal.has(Role.INVESTIGATING_OFFICER):
             grants.append(self._named(principal, OFFICER))
         if not principal.has(*CASE_ROLES):

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 from fastapi import HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_learning.models import (
@@ -32,9 +32,8 @@ from complaints_learning.models import (
 from complaints_learning.register import Conflict, Register, case_ids_of
 from complaints_shared.audit import Access
 from complaints_shared.auth import Principal, Role, requires
-from complaints_shared.auth.principal import ALL
 from complaints_shared.calendar import organisation_calendar, today_in_england
-from complaints_shared.case_access import CASE_ROLES, CaseAccess
+from complaints_shared.case_access import CASE_ROLES, CaseAccess, area_grants
 from complaints_shared.contracts.limits import MAX_ITEMS, MAX_THEMES, Label, Name, Reason, Slug
 from complaints_shared.contracts.vocabulary import LearningSource, LearningStatus
 from complaints_shared.http_errors import field_error, problem
@@ -164,15 +163,7 @@ def register_api(service: Service, register: Register, access: CaseAccess) -> No
         """The rule in the module's docstring, as a condition on ``LearningAction``."""
         linked = select(ActionCase.action_id).where(ActionCase.action_id == LearningAction.id)
         seen = linked.where(access.visible(who, ActionCase.case_id))
-        own: list[ColumnElement[bool]] = []
-        if who.has(Role.COMPLAINTS_OFFICER):
-            own.append(
-                true()
-                if ALL in who.directorates
-                else LearningAction.directorate.in_(sorted(who.directorates))
-            )
-        if who.has(Role.SERVICE_MANAGER):
-            own.append(LearningAction.service_area.in_(sorted(who.service_areas)))
+        own = area_grants(who, LearningAction.directorate, LearningAction.service_area)
         return or_(seen.exists(), and_(~linked.exists(), or_(*own) if own else false()))
 
     async def visible_action(
