@@ -35,6 +35,10 @@ from complaints_shared.testing.issuer import LocalIssuer
 T = TypeVar("T")
 
 
+PUBLISH_TIMEOUT = 30.0
+"""Seconds a test's publish waits for the stream's acknowledgement."""
+
+
 @dataclass
 class Running:
     host: Host
@@ -68,9 +72,12 @@ class Running:
         return ack
 
     async def _publish(self, envelope: Envelope, msg_id: str | None = None) -> PubAck:
+        # A loaded two-core CI machine has taken over nats-py's default 5 s to acknowledge;
+        # waiting longer is safe (the Nats-Msg-Id makes a publish idempotent).
         return await self.js.publish(
             envelope.subject,
             envelope.to_wire(),
+            timeout=PUBLISH_TIMEOUT,
             stream=stream_for(envelope.type).name,
             headers={"Nats-Msg-Id": msg_id or str(envelope.id)},
         )
