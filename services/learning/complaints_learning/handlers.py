@@ -106,16 +106,15 @@ def register_handlers(service: Service, register: Register) -> None:
                 description=spec.description,
                 lead=spec.owner,
                 lead_email=spec.owner_email,
-                service_area=spec.service_area or (case.service_area if case else None),
-                team=case.team if case else None,
+                **_from_case(case),
                 due_on=spec.due_on,
                 source=LearningSource.RESPONSE,
                 stage=response.stage,
-                subject=case.primary_subject if case else None,
                 themes=list(spec.themes),
                 identified_on=response.responded_on,
                 evidence_links=[],
             )
+            action.service_area = spec.service_area or action.service_area
             await register.record(session, action, [envelope.case_id], SYSTEM, envelope)
 
     @service.on(OmbudsmanDecided)
@@ -137,11 +136,9 @@ def register_handlers(service: Service, register: Register) -> None:
                 directorate=envelope.directorate,
                 description=remedy.description or remedy.kind.value.replace("_", " "),
                 lead=remedy.owner or (case.officer if case else None) or DEFAULT_LEAD,
-                service_area=case.service_area if case else None,
-                team=case.team if case else None,
+                **_from_case(case),
                 due_on=remedy.due_on or add_months(decision.decided_on, REMEDY_MONTHS),
                 source=LearningSource.OMBUDSMAN,
-                subject=case.primary_subject if case else None,
                 themes=[],
                 identified_on=decision.decided_on,
                 evidence_links=[],
@@ -169,6 +166,13 @@ def register_handlers(service: Service, register: Register) -> None:
         for action in await _actions_of(session, envelope.case_id):
             if action.status == LearningStatus.DONE and action.complainant_told_on is None:
                 await register.tell(session, action, letter.sent_on, envelope)
+
+
+def _from_case(case: LearningCase | None) -> dict[str, str | None]:
+    """What an action takes from the case it came from: service area, team, subject."""
+    if case is None:
+        return {"service_area": None, "team": None, "subject": None}
+    return {"service_area": case.service_area, "team": case.team, "subject": case.primary_subject}
 
 
 async def _actions_of(session: AsyncSession, case_id: uuid.UUID | None) -> list[LearningAction]:
