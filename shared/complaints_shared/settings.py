@@ -211,6 +211,11 @@ class Settings(BaseSettings):
     oidc_service_areas_claim: str = Field(
         default="service_areas", description="The claim listing a manager's service areas."
     )
+    oidc_provider_claim: str = Field(
+        default="provider",
+        description="The claim naming the commissioned provider (its code in the register) a "
+        "provider's client credentials speak for.",
+    )
     oidc_keys_refresh_seconds: float = Field(
         default=3600.0,
         gt=0,

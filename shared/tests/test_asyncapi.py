@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from complaints_shared.contracts.envelope import Envelope, EventPayload
 from complaints_shared.contracts.events import EVENT_TYPES, CaseReceived, LetterIssued
 from complaints_shared.contracts.schemas import schema_documents
-from complaints_shared.contracts.subjects import DEAD_LETTERS, stream_for
+from complaints_shared.contracts.subjects import DEAD_LETTERS, keyed_by_provider, stream_for
 from complaints_shared.plugins import service_factories
 from complaints_shared.runtime.asyncapi import (
     CORRELATION_ID_LOCATION,
@@ -90,8 +90,13 @@ def test_every_event_in_the_contracts_is_a_channel_and_message_with_its_schema()
     for (event_type, version), model in EVENT_TYPES.items():
         key = event_id(event_type, version)
         channel = document["channels"][key]
-        assert channel["address"] == f"complaints.{{organisation}}.{{directorate}}.{key}"
-        assert set(channel["parameters"]) == {"organisation", "directorate"}
+        parameters = {"organisation", "directorate"}
+        address = f"complaints.{{organisation}}.{{directorate}}.{key}"
+        if keyed_by_provider(model):  # one provider's events can be allowed on their own
+            parameters.add("provider")
+            address += ".{provider}"
+        assert channel["address"] == address
+        assert set(channel["parameters"]) == parameters
         assert channel["x-stream"] == stream_for(event_type).name
         message = _pointer(document, channel["messages"][key]["$ref"])
         assert message["name"] == model.__name__

@@ -22,6 +22,8 @@ from complaints_shared.contracts.events import (
     Complainant,
     DeadlineScheduled,
     LetterIssued,
+    ProviderNilReturn,
+    ProviderReturnRecorded,
     payload_model,
 )
 from complaints_shared.contracts.schemas import export_schemas, schema_documents
@@ -33,6 +35,7 @@ from complaints_shared.contracts.subjects import (
     LETTERS,
     STREAMS,
     dead_letter_subject,
+    keyed_by_provider,
     stream_for,
     subscription_subject,
 )
@@ -53,6 +56,8 @@ ENVELOPE_FIELDS = {
     "causation_id",
     "payload",
 }
+PROVIDER_FIELD = "provider"
+"""Added to the envelope for the events keyed by a provider; older samples lack it."""
 REGISTERED = sorted(EVENT_TYPES)
 
 
@@ -114,7 +119,11 @@ def test_every_sample_is_a_registered_event():
 @pytest.mark.parametrize("key", SAMPLED, ids=key_id)
 def test_sample_is_a_complete_wire_envelope(key: tuple[str, int]):
     data = sample_data(*key)
-    assert set(data) == ENVELOPE_FIELDS
+    keyed = keyed_by_provider(EVENT_TYPES[key])
+    assert set(data) == ENVELOPE_FIELDS | ({PROVIDER_FIELD} if keyed else set())
+    if keyed:  # the subject's last token is the provider the payload is about
+        payload = Envelope.model_validate(data).parse(EVENT_TYPES[key])
+        assert data[PROVIDER_FIELD] == payload.provider_code
     assert (data["type"], data["schema_version"]) == key
     # occurred_at carries an explicit offset (AwareDatetime), not a naive time.
     assert datetime.fromisoformat(data["occurred_at"]).utcoffset() is not None
@@ -336,9 +345,10 @@ def test_subject(key: tuple[str, int]):
     data = sample_data(*key)
     envelope = Envelope.from_wire(sample_text(*key))
     event_type, version = key
-    assert envelope.subject == (
-        f"complaints.{data['organisation']}.{data['directorate']}.{event_type}.v{version}"
-    )
+    subject = f"complaints.{data['organisation']}.{data['directorate']}.{event_type}.v{version}"
+    if keyed_by_provider(EVENT_TYPES[key]):
+        subject += f".{data['provider']}"
+    assert envelope.subject == subject
 
 
 def test_subject_of_a_new_event():
@@ -456,8 +466,8 @@ def test_stream_for_known_aggregates():
 
 
 def test_stream_for_an_unknown_aggregate():
-    with pytest.raises(KeyError, match="provider"):
-        stream_for("provider.registered")
+    with pytest.raises(KeyError, match="invoice"):
+        stream_for("invoice.raised")
 
 
 def test_no_two_streams_overlap():
@@ -485,6 +495,23 @@ def test_subscription_subject():
         subscription_subject(DeadlineScheduled, "demo", "childrens")
         == "complaints.demo.childrens.deadline.scheduled.v1"
     )
+    # Events keyed by a provider end in its code, so a permission can name one provider.
+    assert subscription_subject(ProviderNilReturn) == "complaints.*.*.provider.nil_return.v1.*"
+    assert (
+        subscription_subject(ProviderReturnRecorded, "demo", "adults", "oakwood")
+        == "complaints.demo.adults.provider.return_recorded.v1.oakwood"
+    )
+
+
+def test_an_event_keyed_by_a_provider_carries_it_to_its_subject():
+    nil = ProviderNilReturn(
+        provider_id=uuid.uuid4(), provider="oakwood", year=2026, quarter=2, declared_on=date.today()
+    )
+    envelope = new_event(nil, organisation="demo", directorate="adults")
+    assert envelope.provider == "oakwood"
+    assert envelope.subject == "complaints.demo.adults.provider.nil_return.v1.oakwood"
+    assert Envelope.from_wire(envelope.to_wire()).subject == envelope.subject
+    assert new_event(_received(), organisation="demo", directorate="adults").provider is None
 
 
 # --- published JSON Schemas ------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 
 from complaints_shared.contracts.envelope import EventPayload, new_event
 from complaints_shared.contracts.events import EVENT_TYPES
-from complaints_shared.contracts.limits import SLUG_CHARS
+from complaints_shared.contracts.limits import NO_NUL, SLUG_CHARS
 
 NATS_DEFAULT_MAX_PAYLOAD = 1024 * 1024
 FOUR_BYTES = "\N{GRINNING FACE}"  # the most UTF-8 spends on a character
@@ -58,8 +58,12 @@ def largest(schema: dict[str, Any], defs: dict[str, Any], char: str, where: str)
             return FORMATS[schema["format"]]
         if "maxLength" not in schema:
             raise Unbounded(f"{where} is text without maxLength")
+        if schema.get("pattern", NO_NUL) != NO_NUL:  # a code or slug: letters and digits only
+            return "a" * schema["maxLength"]
         return char * schema["maxLength"]
-    return {"integer": 10**18, "number": 9_999_999_999.99, "boolean": False}[kind]
+    if kind == "integer":
+        return schema.get("maximum", 10**18)
+    return {"number": 9_999_999_999.99, "boolean": False}[kind]
 
 
 def largest_event_bytes(model: type[EventPayload], char: str) -> int:

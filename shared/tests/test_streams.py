@@ -20,6 +20,7 @@ from complaints_shared.contracts.events import (
     DeadlineScheduled,
     LearningActionChanged,
     LetterIssued,
+    ProviderNilReturn,
 )
 from complaints_shared.contracts.subjects import CASES, DEADLINES, LETTERS, STREAMS
 from complaints_shared.runtime.natsserver import NatsServer
@@ -43,7 +44,7 @@ async def test_streams_are_created_as_configured_and_then_kept_as_the_operator_s
 
     def owners() -> list[Service]:  # what intake and deadlines use, without their code
         intake = Service("intake", MetaData(), settings)
-        intake.publishes(CaseReceived, ComplimentReceived)
+        intake.publishes(CaseReceived, ComplimentReceived, ProviderNilReturn)
         deadlines = Service("deadlines", MetaData(), settings)
         deadlines.publishes(DeadlineScheduled)
 

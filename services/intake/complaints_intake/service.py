@@ -5,6 +5,7 @@ from __future__ import annotations
 from complaints_intake.api import register_api
 from complaints_intake.handlers import register_handlers
 from complaints_intake.models import Base
+from complaints_intake.providers import models as provider_models  # noqa: F401 (its table)
 from complaints_intake.retention import register_retention
 from complaints_shared.calendar import organisation_calendar
 from complaints_shared.contracts.events import PAYLOADS
@@ -14,9 +15,10 @@ from complaints_shared.settings import Settings
 
 def create(settings: Settings) -> Service:
     service = Service("intake", Base.metadata, settings)
-    # Intake owns the case record: every case and compliment fact is its to announce.
+    # Intake owns the case record and the provider register: every case, compliment
+    # and provider fact is its to announce.
     service.publishes(
-        *(m for m in PAYLOADS if m.event_type.split(".")[0] in {"case", "compliment"})
+        *(m for m in PAYLOADS if m.event_type.split(".")[0] in {"case", "compliment", "provider"})
     )
     register_handlers(service)
     register_api(service, organisation_calendar(settings))

@@ -42,6 +42,8 @@ class Principal:
     roles: frozenset[Role]
     directorates: frozenset[str] = frozenset()
     service_areas: frozenset[str] = frozenset()
+    provider: str | None = None
+    """The commissioned provider a ``provider`` client speaks for (its code), else None."""
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
@@ -80,6 +82,7 @@ def principal_from_claims(
     role_names: Mapping[str, str],
     directorates_claim: str,
     service_areas_claim: str,
+    provider_claim: str = "provider",
 ) -> Principal:
     """The principal a verified token describes; roles we do not know are ignored."""
     known = {role.value for role in Role}
@@ -90,10 +93,12 @@ def principal_from_claims(
     )
     subject = str(claims["sub"])
     username = _claim(claims, username_claim)
+    provider = _claim(claims, provider_claim)
     return Principal(
         subject=subject,
         username=str(username) if username else subject,
         roles=roles,
         directorates=_names(_claim(claims, directorates_claim)),
         service_areas=_names(_claim(claims, service_areas_claim)),
+        provider=str(provider) if isinstance(provider, str) and provider else None,
     )

@@ -143,4 +143,5 @@ class TokenVerifier:
             role_names=settings.oidc_role_names,
             directorates_claim=settings.oidc_directorates_claim,
             service_areas_claim=settings.oidc_service_areas_claim,
+            provider_claim=settings.oidc_provider_claim,
         )

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from complaints_shared.contracts.limits import SLUG_CHARS
+from complaints_shared.contracts.limits import CODE_CHARS, PROVIDER_CODE_PATTERN, SLUG_CHARS
 
 
 class EventPayload(BaseModel):
@@ -34,6 +34,11 @@ class EventPayload(BaseModel):
     def aggregate(self) -> str:
         """The part of the event type that names its stream (``case``, ``deadline``...)."""
         return self.event_type.split(".", 1)[0]
+
+    @property
+    def provider_code(self) -> str | None:
+        """The commissioned provider the event is about, for those keyed by one (None)."""
+        return None
 
 
 class Envelope(BaseModel):
@@ -58,14 +63,24 @@ class Envelope(BaseModel):
         "in the order they happened whatever order they arrive in. None for events about no "
         "case.",
     )
+    provider: str | None = Field(
+        default=None,
+        pattern=PROVIDER_CODE_PATTERN,
+        max_length=CODE_CHARS,
+        description="The commissioned provider's code, on events keyed by a provider "
+        "(``provider.*``): the subject's last token, so NATS permissions can be scoped to one "
+        "provider's events. None on every other event.",
+    )
     payload: dict[str, Any]
 
     @property
     def subject(self) -> str:
-        """``complaints.<org>.<directorate>.<aggregate>.<fact>.v<version>``."""
-        return (
+        """``complaints.<org>.<directorate>.<aggregate>.<fact>.v<version>``, then
+        ``.<provider>`` on an event keyed by a provider."""
+        subject = (
             f"complaints.{self.organisation}.{self.directorate}.{self.type}.v{self.schema_version}"
         )
+        return f"{subject}.{self.provider}" if self.provider else subject
 
     def parse(self, model: type[EventPayloadT]) -> EventPayloadT:
         """The payload as ``model``, ignoring fields this reader does not know."""
@@ -119,6 +134,7 @@ def new_event(
         case_id=case_id,
         correlation_id=correlation_id or event_id,
         causation_id=causation_id,
+        provider=payload.provider_code,
         payload=payload.model_dump(mode="json"),
     )
 

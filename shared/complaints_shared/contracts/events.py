@@ -27,6 +27,7 @@ from complaints_shared.contracts.limits import (
     Name,
     Narrative,
     Notes,
+    ProviderCode,
     Reason,
     Reference,
     Slug,
@@ -36,6 +37,7 @@ from complaints_shared.contracts.vocabulary import (
     Channel,
     ClockStopReason,
     Consent,
+    ContractBasis,
     DeadlineKind,
     FollowUpStep,
     IneligibleReason,
@@ -46,6 +48,8 @@ from complaints_shared.contracts.vocabulary import (
     OmbudsmanDecision,
     Outcome,
     PointOfReceipt,
+    ProviderReturnKind,
+    ProviderServiceKind,
     Relationship,
     RemedyKind,
     ResolutionKind,
@@ -99,7 +103,17 @@ class CaseReceived(EventPayload):
     anonymous: bool = False
     service_area: Label | None = None
     team: Label | None = None
-    provider: Name | None = None
+    provider: Name | None = Field(
+        default=None,
+        description="The provider's name: the register's, or free text from before it.",
+    )
+    provider_id: uuid.UUID | None = Field(
+        default=None, description="The registered commissioned provider it is about."
+    )
+    provider_reference: Code | None = Field(
+        default=None,
+        description="The provider's own reference, when the provider referred it to the council.",
+    )
     primary_subject: Label | None = None
     other_subjects: tuple[Label, ...] = Field(default=(), max_length=MAX_ITEMS)
     advocacy_offered: bool = False
@@ -747,6 +761,9 @@ class CaseCorrected(EventPayload):
     service_area: Label | None = None
     team: Label | None = None
     provider: Name | None = None
+    provider_id: uuid.UUID | None = Field(
+        default=None, description="The registered provider (with ``provider``, its name)."
+    )
     primary_subject: Label | None = None
     other_subjects: tuple[Label, ...] | None = Field(default=None, max_length=MAX_ITEMS)
     matter_arose_on: date | None = None
@@ -855,7 +872,146 @@ class ComplimentReceived(EventPayload):
     service_area: Label
     team: Label | None = None
     provider: Name | None = None
+    provider_id: uuid.UUID | None = Field(
+        default=None, description="The registered commissioned provider it is about."
+    )
     summary: Narrative
+
+
+# -- commissioned providers -----------------------------------------------------------
+
+
+class ProviderContract(BaseModel):
+    """A contract with a provider: who commissions it, for how long, for how many."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reference: Code = Field(min_length=1)
+    directorate: Slug = Field(pattern=r"^[a-z0-9_-]+$")
+    starts_on: date
+    ends_on: date | None = Field(default=None, description="None: open-ended.")
+    places: int = Field(
+        ge=0, description="The people or beds contracted: the denominator of the complaint rate."
+    )
+    basis: ContractBasis = ContractBasis.PEOPLE
+    service_kind: ProviderServiceKind | None = Field(
+        default=None, description="What the contract buys, where it differs from the provider's."
+    )
+
+    def covers(self, day: date) -> bool:
+        """Whether the contract runs on ``day``."""
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+
+class ProviderContact(BaseModel):
+    """Someone at the provider the council deals with about complaints."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name = Field(min_length=1)
+    role: Label = ""
+    email: EmailStr | None = None
+    phone: Code | None = None
+
+
+class Provider(BaseModel):
+    """A commissioned provider as the register holds it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider_id: uuid.UUID
+    code: ProviderCode = Field(
+        description="Short and unique: in the provider's credentials, its events' subjects "
+        "and its returns."
+    )
+    name: Name = Field(min_length=1)
+    service_kind: ProviderServiceKind
+    cqc_location_ids: tuple[Code, ...] = Field(default=(), max_length=MAX_ITEMS)
+    contracts: tuple[ProviderContract, ...] = Field(default=(), max_length=MAX_ITEMS)
+    contacts: tuple[ProviderContact, ...] = Field(default=(), max_length=MAX_ITEMS)
+    aliases: tuple[Name, ...] = Field(
+        default=(),
+        max_length=MAX_ITEMS,
+        description="Other names it is known by: free text on older cases matches them.",
+    )
+    active: bool = True
+
+
+class ProviderChanged(EventPayload):
+    """A provider was registered or changed: its whole record after the change.
+
+    Published once under each directorate its contracts name, before or after the change
+    (under ``all`` if none does), so a directorate's deployment hears of the providers it
+    commissions; ``revision`` counts the record's changes from 1, so a consumer keeps
+    the highest and copies may arrive in any order.
+    """
+
+    event_type: ClassVar[str] = "provider.changed"
+    schema_version: ClassVar[int] = 1
+
+    revision: int = Field(ge=1)
+    changed_on: date
+    provider: Provider
+
+    @property
+    def provider_code(self) -> str:
+        return self.provider.code
+
+
+class ProviderReturnRecorded(EventPayload):
+    """One complaint or compliment a provider told the council about, as it now stands.
+
+    Keyed by the provider's own reference: a resubmission that changes nothing publishes
+    nothing, a correction publishes the next ``revision`` (consumers keep the highest).
+    Carries no personal data: the summary stays in intake.
+    """
+
+    event_type: ClassVar[str] = "provider.return_recorded"
+    schema_version: ClassVar[int] = 1
+
+    return_id: uuid.UUID
+    provider_id: uuid.UUID
+    provider: ProviderCode
+    provider_reference: Code = Field(min_length=1)
+    revision: int = Field(ge=1)
+    recorded_on: date = Field(description="When this revision was received.")
+    kind: ProviderReturnKind = ProviderReturnKind.COMPLAINT
+    received_on: date = Field(description="When the provider received the complaint.")
+    service_kind: ProviderServiceKind
+    contract_reference: Code | None = None
+    primary_subject: Label | None = None
+    other_subjects: tuple[Label, ...] = Field(default=(), max_length=MAX_ITEMS)
+    outcome: Outcome | None = Field(default=None, description="The provider's own finding.")
+    responded_on: date | None = None
+    resolved: bool = False
+    withdrawn: bool = False
+    ombudsman_referred: bool = False
+    ombudsman_decision: OmbudsmanDecision | None = None
+    referred_case_id: uuid.UUID | None = Field(
+        default=None, description="The council case it became when the provider referred it."
+    )
+    referred_on: date | None = None
+
+    @property
+    def provider_code(self) -> str:
+        return self.provider
+
+
+class ProviderNilReturn(EventPayload):
+    """A provider declared it had no complaints in a quarter (of the financial year)."""
+
+    event_type: ClassVar[str] = "provider.nil_return"
+    schema_version: ClassVar[int] = 1
+
+    provider_id: uuid.UUID
+    provider: ProviderCode
+    year: int = Field(ge=2000, le=2100, description="The financial year: 2026 means 2026-27.")
+    quarter: int = Field(ge=1, le=4, description="1 is April to June.")
+    declared_on: date
+
+    @property
+    def provider_code(self) -> str:
+        return self.provider
 
 
 PAYLOADS: tuple[type[EventPayload], ...] = (
@@ -905,6 +1061,9 @@ PAYLOADS: tuple[type[EventPayload], ...] = (
     LeadChased,
     CaseLearningSettled,
     YouSaidWeDid,
+    ProviderChanged,
+    ProviderReturnRecorded,
+    ProviderNilReturn,
 )
 
 EVENT_TYPES: dict[tuple[str, int], type[EventPayload]] = {

@@ -59,3 +59,10 @@ Detail = Annotated[str, StringConstraints(max_length=DETAIL_CHARS, pattern=NO_NU
 Reason = Annotated[str, StringConstraints(max_length=REASON_CHARS, pattern=NO_NUL)]
 Notes = Annotated[str, StringConstraints(max_length=NOTES_CHARS, pattern=NO_NUL)]
 Narrative = Annotated[str, StringConstraints(max_length=NARRATIVE_CHARS, pattern=NO_NUL)]
+
+PROVIDER_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+"""A provider's code: lower-case letters, digits and hyphens, so it can be a NATS
+subject's token, a token claim and part of a URL as it is."""
+ProviderCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=CODE_CHARS, pattern=PROVIDER_CODE_PATTERN)
+]

@@ -2,7 +2,9 @@
 
 Subjects are ``complaints.<organisation>.<directorate>.<aggregate>.<fact>.v<version>``
 so a directorate's deployment can consume only its own traffic and NATS permissions
-can be scoped per organisation and directorate. Each aggregate has one stream, owned
+can be scoped per organisation and directorate. Events keyed by a commissioned
+provider (``provider.*``) add the provider's code as a last token, so permissions can
+be scoped to one provider too. Each aggregate has one stream, owned
 by the service that produces it (which adds subjects the stream lacks); every service
 may create a missing stream from the same definition so start-up order does not
 matter, and none changes how an operator configured one that exists.
@@ -36,6 +38,12 @@ COMPLIMENTS = StreamSpec(
     "COMPLAINTS_COMPLIMENTS", ("complaints.*.*.compliment.>",), "intake", "Compliments"
 )
 LETTERS = StreamSpec("COMPLAINTS_LETTERS", ("complaints.*.*.letter.>",), "letters", "Letters sent")
+PROVIDERS = StreamSpec(
+    "COMPLAINTS_PROVIDERS",
+    ("complaints.*.*.provider.>",),
+    "intake",
+    "Commissioned providers: the register, their complaint returns and nil returns",
+)
 LEARNING = StreamSpec(
     "COMPLAINTS_LEARNING",
     ("complaints.*.*.learning.>",),
@@ -49,7 +57,15 @@ DEAD_LETTERS = StreamSpec(
     "Messages a consumer gave up on, with the error, for an operator to replay",
 )
 
-STREAMS: tuple[StreamSpec, ...] = (CASES, COMPLIMENTS, DEADLINES, LETTERS, LEARNING, DEAD_LETTERS)
+STREAMS: tuple[StreamSpec, ...] = (
+    CASES,
+    COMPLIMENTS,
+    PROVIDERS,
+    DEADLINES,
+    LETTERS,
+    LEARNING,
+    DEAD_LETTERS,
+)
 
 _BY_AGGREGATE = {
     "case": CASES,
@@ -58,6 +74,7 @@ _BY_AGGREGATE = {
     "calendar": DEADLINES,
     "letter": LETTERS,
     "learning": LEARNING,
+    "provider": PROVIDERS,
 }
 
 
@@ -70,11 +87,18 @@ def stream_for(event_type: str) -> StreamSpec:
         raise KeyError(f"no stream holds {aggregate!r} events ({event_type})") from None
 
 
+def keyed_by_provider(model: type[EventPayload]) -> bool:
+    """Whether ``model``'s subjects end in the provider's code (the ``provider.*`` events)."""
+    return stream_for(model.event_type) is PROVIDERS
+
+
 def subscription_subject(
-    model: type[EventPayload], organisation: str = "*", directorate: str = "*"
+    model: type[EventPayload], organisation: str = "*", directorate: str = "*", provider: str = "*"
 ) -> str:
-    """The subject filter for one (type, version) within an organisation/directorate scope."""
-    return f"complaints.{organisation}.{directorate}.{model.event_type}.v{model.schema_version}"
+    """The subject filter for one (type, version) within an organisation/directorate scope
+    (and, for an event keyed by a provider, one provider or any)."""
+    subject = f"complaints.{organisation}.{directorate}.{model.event_type}.v{model.schema_version}"
+    return f"{subject}.{provider}" if keyed_by_provider(model) else subject
 
 
 def dead_letter_subject(organisation: str, consumer: str) -> str:

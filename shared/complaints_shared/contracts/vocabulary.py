@@ -176,3 +176,28 @@ class FollowUpStep(StrEnum):
     REMINDER = "reminder"  # some working days before the due date
     OVERDUE = "overdue"  # the due date passed
     ESCALATION = "escalation"  # some working days overdue: the manager is told
+
+
+class ProviderServiceKind(StrEnum):
+    """What a commissioned provider does (contract monitoring groups by it)."""
+
+    RESIDENTIAL = "residential"
+    NURSING = "nursing"
+    HOME_CARE = "home_care"
+    SUPPORTED_LIVING = "supported_living"
+    DAY_SERVICES = "day_services"
+    OTHER = "other"
+
+
+class ContractBasis(StrEnum):
+    """What a contract's number counts: the denominator of its complaint rate."""
+
+    PEOPLE = "people"
+    BEDS = "beds"
+
+
+class ProviderReturnKind(StrEnum):
+    """What a provider told the council about in one row of its return."""
+
+    COMPLAINT = "complaint"
+    COMPLIMENT = "compliment"

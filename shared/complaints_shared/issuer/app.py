@@ -97,6 +97,7 @@ def issuer_app(store: IssuerStore, issuer: str, audience: str, rate_limit: str) 
             "roles": [role.value for role in account.roles],
             "directorates": list(account.directorates),
             "service_areas": list(account.service_areas),
+            **({"provider": account.provider} if account.provider else {}),
         }
         answer = {
             "access_token": jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid}),
@@ -122,7 +123,14 @@ def issuer_app(store: IssuerStore, issuer: str, audience: str, rate_limit: str) 
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "scopes_supported": ["openid", "profile"],
-            "claims_supported": ["sub", "preferred_username", "roles", "directorates"],
+            "claims_supported": [
+                "sub",
+                "preferred_username",
+                "roles",
+                "directorates",
+                "service_areas",
+                "provider",
+            ],
         }
 
     @app.get("/jwks")

@@ -47,7 +47,15 @@ def _add(args: argparse.Namespace) -> int:
         directorates=tuple(args.directorate),
         service_areas=tuple(args.service_area),
         redirect_uris=tuple(getattr(args, "redirect_uri", None) or ()),
+        provider=getattr(args, "provider", None),
     )
+    if (account.provider is None) != (Role.PROVIDER not in account.roles):
+        print(
+            f"complaints {args.command}: a provider's client needs both --role provider and "
+            "--provider CODE (the provider's code in the register), and nothing else does",
+            file=sys.stderr,
+        )
+        return 2
     secret = store_in(args.data_dir).add(account, getattr(args, "password", None))
     what = "password" if kind == "user" else "client secret"
     print(f"{kind} {account.name}: {', '.join(account.roles)}; {what}: {secret}")
@@ -57,7 +65,8 @@ def _add(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     kind = "user" if args.command == "users" else "client"
     for account in store_in(args.data_dir).accounts(kind):
-        scope = ", ".join(account.directorates + account.service_areas) or "-"
+        provider = (f"provider {account.provider}",) if account.provider else ()
+        scope = ", ".join(account.directorates + account.service_areas + provider) or "-"
         print(f"{account.name:24} {', '.join(account.roles):48} {scope}")
     return 0
 
@@ -93,6 +102,10 @@ def add_commands(subcommands: argparse._SubParsersAction) -> None:
         else:
             add.add_argument(
                 "--redirect-uri", action="append", help="for sign-in by authorisation code"
+            )
+            add.add_argument(
+                "--provider",
+                help="with --role provider: the commissioned provider's code in the register",
             )
         add.set_defaults(func=_add)
         actions.add_parser("list", help=f"list the {noun}", parents=[where]).set_defaults(

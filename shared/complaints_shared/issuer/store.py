@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     roles TEXT NOT NULL,
     directorates TEXT NOT NULL,
     service_areas TEXT NOT NULL,
-    redirect_uris TEXT NOT NULL
+    redirect_uris TEXT NOT NULL,
+    provider TEXT
 );
 CREATE TABLE IF NOT EXISTS signing_keys (
     kid TEXT PRIMARY KEY,
@@ -51,6 +52,8 @@ class Account:
     directorates: tuple[str, ...] = ()
     service_areas: tuple[str, ...] = ()
     redirect_uris: tuple[str, ...] = ()
+    provider: str | None = None
+    """For a provider's client: the provider's code, put in its tokens' ``provider`` claim."""
 
 
 def _hash(secret: str, salt: bytes | None = None) -> str:
@@ -74,6 +77,9 @@ class IssuerStore:
             self.path.touch(mode=0o600)
         with self._connect() as db:
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(accounts)")}
+            if "provider" not in columns:  # a store from before providers had credentials
+                db.execute("ALTER TABLE accounts ADD COLUMN provider TEXT")
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10)
@@ -83,7 +89,7 @@ class IssuerStore:
         secret = secret or secrets.token_urlsafe(24)
         with self._connect() as db:
             db.execute(
-                "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     account.name,
                     account.kind,
@@ -92,6 +98,7 @@ class IssuerStore:
                     json.dumps(account.directorates),
                     json.dumps(account.service_areas),
                     json.dumps(account.redirect_uris),
+                    account.provider,
                 ),
             )
         return secret
@@ -105,7 +112,7 @@ class IssuerStore:
         """The accounts (of one kind, or the one named), by name."""
         with self._connect() as db:
             rows = db.execute(
-                "SELECT name, kind, roles, directorates, service_areas, redirect_uris "
+                "SELECT name, kind, roles, directorates, service_areas, redirect_uris, provider "
                 "FROM accounts WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR name = ?) "
                 "ORDER BY name",
                 (kind, kind, name, name),
@@ -116,14 +123,14 @@ class IssuerStore:
         """The account if ``secret`` is its own, else None."""
         with self._connect() as db:
             row = db.execute(
-                "SELECT name, kind, roles, directorates, service_areas, redirect_uris, "
+                "SELECT name, kind, roles, directorates, service_areas, redirect_uris, provider, "
                 "secret_hash FROM accounts WHERE name = ? AND kind = ?",
                 (name, kind),
             ).fetchone()
         if row is None:
             _matches(secret, _hash("timing"))  # as slow for an unknown name as a known one
             return None
-        return _account(row[:6]) if _matches(secret, row[6]) else None
+        return _account(row[:7]) if _matches(secret, row[7]) else None
 
     def account(self, name: str, kind: str) -> Account | None:
         found = self.accounts(kind, name)
@@ -165,7 +172,7 @@ def _private_key(pem: str) -> rsa.RSAPrivateKey:
 
 
 def _account(row: Iterable[str]) -> Account:
-    name, kind, roles, directorates, service_areas, redirect_uris = row
+    name, kind, roles, directorates, service_areas, redirect_uris, provider = row
     return Account(
         name=name,
         kind=kind,
@@ -173,4 +180,5 @@ def _account(row: Iterable[str]) -> Account:
         directorates=tuple(json.loads(directorates)),
         service_areas=tuple(json.loads(service_areas)),
         redirect_uris=tuple(json.loads(redirect_uris)),
+        provider=provider,
     )

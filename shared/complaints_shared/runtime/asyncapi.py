@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from complaints_shared.contracts.envelope import Envelope, EventPayload
 from complaints_shared.contracts.events import EVENT_TYPES
 from complaints_shared.contracts.schemas import schema_documents
-from complaints_shared.contracts.subjects import DEAD_LETTERS, STREAMS, stream_for
+from complaints_shared.contracts.subjects import (
+    DEAD_LETTERS,
+    STREAMS,
+    keyed_by_provider,
+    stream_for,
+)
 
 if TYPE_CHECKING:
     from complaints_shared.service import Service
@@ -248,6 +253,13 @@ def _parameters() -> dict[str, Any]:
             "examples": ["adults", "childrens", "all"],
             "location": "$message.payload#/directorate",
         },
+        "provider": {
+            "description": "The commissioned provider's code in the register, on the events "
+            "keyed by a provider (`provider.*`): the envelope's `provider`. A NATS user "
+            "allowed only `complaints.<org>.*.provider.*.*.<code>` sees one provider's events.",
+            "examples": ["brookfield-home-care"],
+            "location": "$message.payload#/provider",
+        },
         "consumer": {
             "description": "The durable consumer that parked the message: "
             "`<organisation>-<service>-<stream>[-<scope>]`.",
@@ -257,16 +269,21 @@ def _parameters() -> dict[str, Any]:
 
 def _event_channel(model: type[EventPayload], key: str) -> dict[str, Any]:
     stream = stream_for(model.event_type)
+    keyed = keyed_by_provider(model)
+    parameters = {
+        "organisation": {"$ref": "#/components/parameters/organisation"},
+        "directorate": {"$ref": "#/components/parameters/directorate"},
+    }
+    if keyed:
+        parameters["provider"] = {"$ref": "#/components/parameters/provider"}
     return {
-        "address": f"complaints.{{organisation}}.{{directorate}}.{key}",
+        "address": f"complaints.{{organisation}}.{{directorate}}.{key}"
+        + (".{provider}" if keyed else ""),
         "title": f"{model.event_type} v{model.schema_version}",
         "summary": _summary(model),
         "description": f"Stored on the `{stream.name}` stream ({stream.description.lower()}), "
         f"whose configuration the `{stream.owner}` service owns.",
-        "parameters": {
-            "organisation": {"$ref": "#/components/parameters/organisation"},
-            "directorate": {"$ref": "#/components/parameters/directorate"},
-        },
+        "parameters": parameters,
         "messages": {key: {"$ref": f"#/components/messages/{key}"}},
         "x-stream": stream.name,
     }
