@@ -80,10 +80,20 @@ class LocalIssuer:
         *roles: Role,
         directorates: tuple[str, ...] = (),
         service_areas: tuple[str, ...] = (),
+        provider: str | None = None,
     ) -> str:
-        """Register a client (it signs in with client credentials); returns its name."""
+        """Register a client (it signs in with client credentials); returns its name.
+
+        ``provider``: the code of the commissioned provider it speaks for (role provider).
+        """
         account = Account(
-            name, "client", roles, directorates, service_areas, redirect_uris=(REDIRECT_URI,)
+            name,
+            "client",
+            roles,
+            directorates,
+            service_areas,
+            redirect_uris=(REDIRECT_URI,),
+            provider=provider,
         )
         self.secrets[name] = self.store.add(account)
         self._clients.pop(name, None)
