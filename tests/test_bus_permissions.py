@@ -33,6 +33,7 @@ from complaints_shared.runtime.nats_permissions import (
     new_password,
     password_environment,
     passwords,
+    provider_user,
 )
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.service import Service
@@ -170,6 +171,49 @@ async def test_a_service_cannot_publish_or_read_what_is_not_its_own(
 
         with pytest.raises(nats.errors.Error, match="Authorization Violation"):  # no user
             await nats.connect(settings.nats_url, allow_reconnect=False, connect_timeout=2)
+
+
+async def test_a_provider_hears_its_own_events_and_no_one_elses(tmp_path: Path) -> None:
+    """Provider events' subjects end in the provider's code, so a provider's system can be
+    a NATS user that hears its own register entry and returns and nothing else."""
+    organisation = f"t{uuid.uuid4().hex[:10]}"
+    users = [BusUser(ADMIN, None, None), *(provider_user(organisation, c) for c in ("ab", "cd"))]
+    known = passwords(tmp_path / "passwords.json", [user.name for user in users])
+    server = NatsServer(
+        tmp_path / "nats",
+        authorization=authorization(users),
+        environment=password_environment(known),
+    ).start()
+    admin = await nats.connect(server.url, user=ADMIN, password=known[ADMIN])
+    ab, said = await connect_as(server.url, "provider-ab", known["provider-ab"])
+    try:
+        own = f"complaints.{organisation}.adults.provider.return_recorded.v1.ab"
+        other = f"complaints.{organisation}.adults.provider.return_recorded.v1.cd"
+        heard = await ab.subscribe(f"complaints.{organisation}.*.provider.return_recorded.v1.ab")
+        await ab.flush()
+        await admin.publish(own, b"ours")
+        await admin.publish(other, b"theirs")
+        await admin.flush()
+        assert (await heard.next_msg(timeout=5)).data == b"ours"
+        with pytest.raises(nats.errors.TimeoutError):
+            await heard.next_msg(timeout=0.5)
+        assert said == []
+
+        for subject in (
+            other,
+            f"complaints.{organisation}.>",
+            f"complaints.{organisation}.*.case.>",
+        ):
+            await ab.subscribe(subject)
+            await ab.flush()
+            await eventually(lambda s=subject: _said(said, f'subscription to "{s.lower()}"'))
+        await ab.publish(own, b"forged")
+        await ab.flush()
+        await eventually(lambda: _said(said, f'publish to "{own}"'))
+    finally:
+        await ab.close()
+        await admin.close()
+        server.stop()
 
 
 async def _said(errors: list[str], fragment: str) -> bool:

@@ -139,6 +139,15 @@ def test_nats_config_is_for_the_organisation_named() -> None:
     assert '"complaints.acme.*.case.received.v1"' in result.stdout
     assert '"$JS.ACK.COMPLAINTS_CASES.acme-letters-cases.>"' in result.stdout
     assert "demo" not in result.stdout
+    assert "provider-" not in result.stdout  # no provider listens unless named
+
+
+def test_nats_config_adds_a_listening_user_for_each_provider_named() -> None:
+    result = complaints("nats-config", "--organisation", "acme", "--provider", "oakwood")
+    assert result.returncode == 0, result.stderr
+    assert 'user: "provider-oakwood"' in result.stdout
+    assert "$NATS_PASSWORD_PROVIDER_OAKWOOD" in result.stdout
+    assert '"complaints.acme.*.provider.return_recorded.v1.oakwood"' in result.stdout
 
 
 def test_schema_check_names_what_is_out_of_date(tmp_path: Path) -> None:

@@ -189,7 +189,7 @@ def schemas(args: argparse.Namespace) -> int:
 
 def nats_config(args: argparse.Namespace) -> int:
     """Print the production NATS configuration (a user per service) for an organisation."""
-    print(deployment_config(args.organisation), end="")
+    print(deployment_config(args.organisation, args.provider), end="")
     return 0
 
 
@@ -219,6 +219,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_nats = subcommands.add_parser("nats-config", help=nats_config.__doc__)
     p_nats.add_argument(
         "--organisation", default=DEPLOYMENT_ORGANISATION, help="its slug (default demo)"
+    )
+    p_nats.add_argument(
+        "--provider",
+        action="append",
+        default=[],
+        help="a commissioned provider's code: add a user (provider-CODE) that may only listen "
+        "to that provider's events; repeatable",
     )
     p_nats.set_defaults(func=nats_config)
 
