@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Path, status
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake.providers.models import Provider
 from complaints_intake.providers.returns import ProviderReturn, find
 from complaints_shared.auth import Principal, Role, requires
+from complaints_shared.contracts.limits import CODE_CHARS
 from complaints_shared.http_errors import problem
 
 ProviderClient = Annotated[Principal, requires(Role.PROVIDER)]
+Reference = Annotated[str, Path(min_length=1, max_length=CODE_CHARS)]
+"""A return's key in a path: the provider's own reference."""
 
 NO_PROVIDER = "these credentials speak for no active registered provider"
 NO_RETURN = {404: problem("This provider has sent no return with that reference")}

@@ -23,6 +23,7 @@ from complaints_intake.providers.batches import BatchReport, RowProblem, validat
 from complaints_intake.providers.feed_access import (
     NO_RETURN,
     ProviderClient,
+    Reference,
     own_return,
     speaking_for,
 )
@@ -33,7 +34,7 @@ from complaints_intake.providers.feed_formats import (
     choose,
     installed_formats,
 )
-from complaints_intake.providers.referral import Reference, add_referral_route
+from complaints_intake.providers.referral import add_referral_route
 from complaints_intake.providers.submission import record_rows
 from complaints_intake.schemas import Strict
 from complaints_shared.audit import Access
@@ -174,18 +175,18 @@ def register_feed_api(service: Service) -> None:
             str | None, Query(max_length=40, description="An installed format, by name")
         ] = None,
     ) -> BatchReport | JSONResponse:
-        try:
-            chosen = choose(formats, request.headers.get("content-type"), format)
-        except UnknownFormat as unknown:
-            if format is not None:
-                raise field_error("format", str(unknown), where="query") from None
-            raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(unknown)) from None
-        try:
-            rows = chosen.parse(await request.body())
-        except Unreadable as unreadable:
-            raise _unprocessable([RowProblem(field="", reason=str(unreadable))]) from None
         async with service.db.transaction() as session:
             provider = await speaking_for(session, who)
+            try:
+                chosen = choose(formats, request.headers.get("content-type"), format)
+            except UnknownFormat as unknown:
+                if format is not None:
+                    raise field_error("format", str(unknown), where="query") from None
+                raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(unknown)) from None
+            try:
+                rows = chosen.parse(await request.body())
+            except Unreadable as unreadable:
+                raise _unprocessable([RowProblem(field="", reason=str(unreadable))]) from None
             report = await record_rows(service, session, provider, rows)
             await audit.record(session, request, who, Access.CHANGE, "submit_provider_returns")
         service.outbox.wake()

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
 
-from fastapi import HTTPException, Path, Request, status
+from fastapi import HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
@@ -24,6 +23,7 @@ from complaints_intake.models import Case
 from complaints_intake.providers.feed_access import (
     NO_RETURN,
     ProviderClient,
+    Reference,
     own_return,
     speaking_for,
 )
@@ -38,7 +38,7 @@ from complaints_intake.schemas import NewComplaint, ServiceUser, Strict
 from complaints_shared.audit import Access
 from complaints_shared.calendar import today_in_england
 from complaints_shared.contracts.events import Complainant
-from complaints_shared.contracts.limits import CODE_CHARS, Code, Narrative
+from complaints_shared.contracts.limits import Code, Narrative
 from complaints_shared.contracts.vocabulary import (
     Channel,
     Consent,
@@ -47,8 +47,6 @@ from complaints_shared.contracts.vocabulary import (
 )
 from complaints_shared.http_errors import field_error, field_errors, problem
 from complaints_shared.service import Service
-
-Reference = Annotated[str, Path(min_length=1, max_length=CODE_CHARS)]
 
 
 class Referral(Strict):
