@@ -25,6 +25,8 @@ GROUPS = {
     "complaints.letter_templates": "letter template packs: a folder of jinja2 templates (a path, "
     "a Traversable, or a function returning one); installed packs come before the built-in "
     "`standard`, by name",
+    "complaints.provider_feed_formats": "provider feed formats: an object with name, "
+    "media_types and parse(body) -> rows (complaints_intake.providers.feed_formats)",
 }
 COMMANDS_GROUP = "complaints.commands"
 DOCUMENTS_GROUP = "complaints.documents"

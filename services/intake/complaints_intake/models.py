@@ -43,6 +43,8 @@ class Case(Base):
     service_area: Mapped[str | None] = mapped_column(String(120))
     team: Mapped[str | None] = mapped_column(String(120))
     provider: Mapped[str | None] = mapped_column(String(200))
+    provider_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # the register's
+    provider_reference: Mapped[str | None] = mapped_column(String(40))  # a referral's
     primary_subject: Mapped[str | None] = mapped_column(String(120))
     other_subjects: Mapped[list] = mapped_column(JSON, default=list)
     summary: Mapped[str] = mapped_column(Text)

@@ -106,12 +106,15 @@ async def log_case(
     reference: str | None = None,
     imported: bool = False,
     occurred_at: datetime | None = None,
+    provider_id: uuid.UUID | None = None,
+    provider_reference: str | None = None,
 ) -> Case:
     """Create the case (and its equalities record) and announce it as received.
 
     Raises :class:`InvalidField` for a directorate this council does not have or a
     subject outside the directorate's taxonomy, whether the complaint came over HTTP
-    or by import (the schema has already checked its shape and dates).
+    or by import (the schema has already checked its shape and dates). A provider's
+    referral names the registered provider and its own reference.
     """
     directorate = check_directorate(service.settings, complaint.directorate)
     check_subjects(
@@ -137,6 +140,8 @@ async def log_case(
         complainant=complaint.complainant.model_dump(mode="json"),
         service_user=complaint.service_user.name if complaint.service_user else None,
         imported=imported,
+        provider_id=provider_id,
+        provider_reference=provider_reference,
         correlation_id=uuid.uuid4(),
         points=[],
         stage_started_on=complaint.received_on,
@@ -157,6 +162,8 @@ async def log_case(
         reference=case.reference,
         procedure=case.procedure,
         imported=imported,
+        provider_id=provider_id,
+        provider_reference=provider_reference,
         **complaint.model_dump(exclude={"directorate", "service_user"}, exclude_none=True),
     )
     await record(service, session, case, "received", payload, actor, occurred_at)

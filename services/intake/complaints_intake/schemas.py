@@ -409,6 +409,12 @@ class ComplaintView(BaseModel):
     service_area: str | None
     team: str | None
     provider: str | None
+    provider_id: uuid.UUID | None = Field(
+        default=None, description="The registered commissioned provider it is about."
+    )
+    provider_reference: str | None = Field(
+        default=None, description="The provider's own reference, when the provider referred it."
+    )
     primary_subject: str | None
     other_subjects: list[str]
     summary: str

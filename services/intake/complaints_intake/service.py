@@ -6,6 +6,7 @@ from complaints_intake.api import register_api
 from complaints_intake.handlers import register_handlers
 from complaints_intake.models import Base
 from complaints_intake.providers import models as provider_models  # noqa: F401 (its table)
+from complaints_intake.providers.feed_api import register_feed_api
 from complaints_intake.retention import register_retention
 from complaints_shared.calendar import organisation_calendar
 from complaints_shared.contracts.events import PAYLOADS
@@ -23,4 +24,5 @@ def create(settings: Settings) -> Service:
     register_handlers(service)
     register_api(service, organisation_calendar(settings))
     register_retention(service)
+    register_feed_api(service)
     return service
