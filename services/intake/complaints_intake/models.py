@@ -43,6 +43,7 @@ class Case(Base):
     service_area: Mapped[str | None] = mapped_column(String(120))
     team: Mapped[str | None] = mapped_column(String(120))
     provider: Mapped[str | None] = mapped_column(String(200))
+    provider_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # in the register
     primary_subject: Mapped[str | None] = mapped_column(String(120))
     other_subjects: Mapped[list] = mapped_column(JSON, default=list)
     summary: Mapped[str] = mapped_column(Text)
@@ -130,6 +131,7 @@ class Compliment(Base):
     service_area: Mapped[str] = mapped_column(String(120))
     team: Mapped[str | None] = mapped_column(String(120))
     provider: Mapped[str | None] = mapped_column(String(200))
+    provider_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # in the register
     summary: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake.lifecycle import InvalidField, check_subjects
 from complaints_intake.models import Case, Equalities, HistoryEntry
+from complaints_intake.providers.matching import registered
 from complaints_intake.references import next_reference, reserve
 from complaints_intake.schemas import NewComplaint
 from complaints_shared.contracts.envelope import EventPayload, new_event
@@ -109,11 +110,13 @@ async def log_case(
 ) -> Case:
     """Create the case (and its equalities record) and announce it as received.
 
-    Raises :class:`InvalidField` for a directorate this council does not have or a
-    subject outside the directorate's taxonomy, whether the complaint came over HTTP
-    or by import (the schema has already checked its shape and dates).
+    Raises :class:`InvalidField` for a directorate this council does not have, a
+    subject outside the directorate's taxonomy or a provider id not in the register,
+    whether the complaint came over HTTP or by import (the schema has already checked
+    its shape and dates). A free-text provider is matched to the register.
     """
     directorate = check_directorate(service.settings, complaint.directorate)
+    complaint = await registered(session, complaint)
     check_subjects(
         service.settings.subjects.get(complaint.directorate, ()),
         complaint.primary_subject,
