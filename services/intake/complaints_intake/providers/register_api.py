@@ -168,7 +168,10 @@ def register_provider_routes(service: Service, calendar: WorkingDayCalendar) -> 
             try:
                 report = await import_register(service, session, body)
             except Unreadable as unreadable:
-                raise field_error("body", str(unreadable)) from None
+                raise HTTPException(
+                    status.HTTP_422_UNPROCESSABLE_CONTENT,
+                    [{"loc": ["body"], "msg": str(unreadable), "type": "value_error"}],
+                ) from None
             await audit.record(session, request, who, Access.CHANGE, "import_providers")
         service.outbox.wake()
         if report.rejected == report.received:

@@ -49,20 +49,23 @@ class ProviderDetails(Strict):
     def _contracts_in_order(cls, data: Any, handler: ModelWrapValidatorHandler) -> Any:
         """Each contract ends on or after it starts, and has its own reference; reported
         at the contract's field, beside every other error of the body."""
-        errors: list[InitErrorDetails] = []
+        ours = _contract_errors(data.get("contracts") if isinstance(data, dict) else None)
         try:
             details = handler(data)
         except ValidationError as invalid:
-            details = None
-            errors = [
+            if not ours:
+                raise
+            theirs = [
                 InitErrorDetails(
-                    type=PydanticCustomError(e["type"], e["msg"]), loc=e["loc"], input=e["input"]
+                    type=PydanticCustomError(e["type"], e["msg"], e.get("ctx")),
+                    loc=e["loc"],
+                    input=e["input"],
                 )
                 for e in invalid.errors(include_url=False)
             ]
-        errors += _contract_errors(data.get("contracts") if isinstance(data, dict) else None)
-        if errors:
-            raise ValidationError.from_exception_data(cls.__name__, errors)
+            raise ValidationError.from_exception_data(cls.__name__, theirs + ours) from None
+        if ours:
+            raise ValidationError.from_exception_data(cls.__name__, ours)
         return details
 
 
