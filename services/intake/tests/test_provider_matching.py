@@ -26,6 +26,11 @@ COMPLIMENT = {
     "service_area": "Home care",
     "summary": "The carers were wonderful.",
 }
+IMPORTED = (
+    '{"reference": "ASC-2019-00001", "steps": [], "complaint": {"directorate": "adults", '
+    '"received_on": "2019-06-03", "channel": "letter", "complainant": {"name": "Joan '
+    'Whitfield"}, "summary": "Carers late.", "provider": "AKME"}}'
+)
 ACME = {
     "code": "acme-care",
     "name": "Acme Care Ltd",
@@ -129,14 +134,8 @@ async def test_unmatched_names_are_listed_and_linked_by_the_complaints_team(
         second = await complaint(suite, provider="akme care ltd")
         other = await complaint(suite, provider="Zenith Lodge")
         await compliment(suite, provider="Akme Care")
-        imported = await import_lines(
-            suite.host.services[0],
-            [
-                '{"reference": "ASC-2019-00001", "steps": [], "complaint": {"directorate": '
-                '"adults", "received_on": "2019-06-03", "channel": "letter", "complainant": '
-                '{"name": "Joan Whitfield"}, "summary": "Carers late.", "provider": "AKME"}}'
-            ],
-        )
+        [intake] = suite.host.services
+        imported = await import_lines(intake, [IMPORTED])
         assert imported.imported == ["ASC-2019-00001"]
 
         answer = await suite.http.get("/api/v1/providers/unmatched")
@@ -183,6 +182,13 @@ async def test_unmatched_names_are_listed_and_linked_by_the_complaints_team(
         assert shown["revision"] == 2
         later = await complaint(suite, provider="Akme care.")
         assert later["provider_id"] == acme["id"]
+        history = [IMPORTED.replace("00001", "00002")]
+        assert (await import_lines(intake, history)).imported == ["ASC-2019-00002"]
+        cases = (await suite.http.get("/api/v1/complaints")).json()
+        [matched] = [c for c in cases if c["reference"] == "ASC-2019-00002"]
+        assert (matched["provider_id"], matched["provider"]) == (acme["id"], "AKME")
+        again = await import_lines(intake, history)
+        assert (again.skipped, again.errors) == (["ASC-2019-00002"], [])
 
         again = await suite.http.post(
             f"/api/v1/providers/{acme['id']}/matches", json={"names": ["Akme Care"]}
