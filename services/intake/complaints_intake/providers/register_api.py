@@ -56,8 +56,9 @@ def view(provider: Provider, who: Principal) -> ProviderView:
     return shown if who.has(*SEES_CONTACTS) else shown.model_copy(update={"contacts": []})
 
 
-async def _provider(session: AsyncSession, provider_id: uuid.UUID) -> Provider:
-    provider = await session.get(Provider, provider_id, with_for_update=True)
+async def _provider(session: AsyncSession, provider_id: uuid.UUID, lock: bool = False) -> Provider:
+    """The provider (locked for a change when ``lock``), or 404."""
+    provider = await session.get(Provider, provider_id, with_for_update=lock)
     if provider is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no provider with id {provider_id}")
     return provider
@@ -204,7 +205,7 @@ def register_provider_routes(service: Service, calendar: WorkingDayCalendar) -> 
         """Replace the provider's details (not its code); a change goes out as the next
         revision, no change changes nothing."""
         async with service.db.transaction() as session:
-            provider = await _provider(session, provider_id)
+            provider = await _provider(session, provider_id, lock=True)
             try:
                 await register.replace(service, session, provider, details)
             except InvalidField as invalid:
@@ -226,7 +227,7 @@ def register_provider_routes(service: Service, calendar: WorkingDayCalendar) -> 
         """Link the cases and compliments naming this provider so (free text) to it; the
         names become its aliases."""
         async with service.db.transaction() as session:
-            provider = await _provider(session, provider_id)
+            provider = await _provider(session, provider_id, lock=True)
             try:
                 linked = await link(service, session, calendar, who, provider, names.names)
             except InvalidField as invalid:
