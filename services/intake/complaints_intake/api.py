@@ -31,6 +31,7 @@ from complaints_intake.models import (
     HistoryEntry,
     IdempotencyKey,
 )
+from complaints_intake.providers.matching import registered
 from complaints_intake.recording import check_directorate, log_case, record
 from complaints_intake.schemas import (
     ComplaintView,
@@ -308,11 +309,12 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
         caller: Annotated[Principal | None, public_caller],
     ) -> Compliment:
         """Log a compliment about a service, team or provider (public)."""
-        try:
-            check_directorate(service.settings, compliment.directorate)
-        except lifecycle.InvalidField as invalid:
-            raise field_error(invalid.field, str(invalid)) from None
         async with service.db.transaction() as session:
+            try:
+                check_directorate(service.settings, compliment.directorate)
+                compliment = await registered(session, compliment)
+            except lifecycle.InvalidField as invalid:
+                raise field_error(invalid.field, str(invalid)) from None
             row = Compliment(
                 id=uuid.uuid4(),
                 organisation=service.settings.organisation,
@@ -373,6 +375,7 @@ def _add_action_route(
                 who.username,
             )
             try:
+                command = await registered(session, command)
                 payload = lifecycle.perform(action, case, command, context)
             except lifecycle.Refused as refusal:
                 raise HTTPException(status.HTTP_409_CONFLICT, str(refusal)) from None

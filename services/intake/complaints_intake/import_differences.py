@@ -34,6 +34,8 @@ async def differences(
     given = complaint.model_dump(mode="json")
     given["service_user"] = _someone(given["service_user"])
     stored = await _stored_complaint(session, case)
+    if given["provider_id"] is None:  # the register matched the line's name: not a difference
+        given["provider_id"] = stored["provider_id"]
     found = [name for name, value in given.items() if value != stored[name]]
     recorded = await _imported_steps(session, case)
     for index in range(max(len(steps), len(recorded))):

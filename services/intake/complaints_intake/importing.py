@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from complaints_intake import lifecycle
 from complaints_intake.import_differences import differences
 from complaints_intake.models import Case
+from complaints_intake.providers.matching import registered
 from complaints_intake.recording import log_case, record
 from complaints_intake.schemas import NewComplaint
 from complaints_intake.service import create
@@ -184,6 +185,7 @@ async def _replay(
                     step.model_dump(exclude={"action", "actor"})
                 )
                 try:
+                    command = await registered(session, command)
                     payload = lifecycle.perform(action, case, command, context)
                 except lifecycle.InvalidField as invalid:
                     where = f"steps.{index}.{step.action}.{invalid.field}"

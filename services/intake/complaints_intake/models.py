@@ -132,6 +132,7 @@ class Compliment(Base):
     service_area: Mapped[str] = mapped_column(String(120))
     team: Mapped[str | None] = mapped_column(String(120))
     provider: Mapped[str | None] = mapped_column(String(200))
+    provider_id: Mapped[uuid.UUID | None] = mapped_column(index=True)  # in the register
     summary: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
 

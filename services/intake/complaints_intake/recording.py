@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake.lifecycle import InvalidField, check_subjects
 from complaints_intake.models import Case, Equalities, HistoryEntry
+from complaints_intake.providers.matching import registered
 from complaints_intake.references import next_reference, reserve
 from complaints_intake.schemas import NewComplaint
 from complaints_shared.contracts.envelope import EventPayload, new_event
@@ -106,17 +107,18 @@ async def log_case(
     reference: str | None = None,
     imported: bool = False,
     occurred_at: datetime | None = None,
-    provider_id: uuid.UUID | None = None,
     provider_reference: str | None = None,
 ) -> Case:
     """Create the case (and its equalities record) and announce it as received.
 
-    Raises :class:`InvalidField` for a directorate this council does not have or a
-    subject outside the directorate's taxonomy, whether the complaint came over HTTP
-    or by import (the schema has already checked its shape and dates). A provider's
-    referral names the registered provider and its own reference.
+    Raises :class:`InvalidField` for a directorate this council does not have, a
+    subject outside the directorate's taxonomy or a provider id not in the register,
+    whether the complaint came over HTTP or by import (the schema has already checked
+    its shape and dates). A free-text provider is matched to the register; a
+    provider's referral names the registered provider and its own reference.
     """
     directorate = check_directorate(service.settings, complaint.directorate)
+    complaint = await registered(session, complaint)
     check_subjects(
         service.settings.subjects.get(complaint.directorate, ()),
         complaint.primary_subject,
@@ -140,7 +142,6 @@ async def log_case(
         complainant=complaint.complainant.model_dump(mode="json"),
         service_user=complaint.service_user.name if complaint.service_user else None,
         imported=imported,
-        provider_id=provider_id,
         provider_reference=provider_reference,
         correlation_id=uuid.uuid4(),
         points=[],
@@ -162,7 +163,6 @@ async def log_case(
         reference=case.reference,
         procedure=case.procedure,
         imported=imported,
-        provider_id=provider_id,
         provider_reference=provider_reference,
         **complaint.model_dump(exclude={"directorate", "service_user"}, exclude_none=True),
     )

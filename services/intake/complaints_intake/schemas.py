@@ -110,6 +110,11 @@ class NewComplaint(Strict):
     service_area: Label | None = None
     team: Label | None = None
     provider: Name | None = None
+    provider_id: uuid.UUID | None = Field(
+        default=None,
+        description="The registered provider (GET /api/v1/providers); its name is the "
+        "register's. Without it, a provider named in free text is matched to the register.",
+    )
     primary_subject: Label | None = None
     other_subjects: list[Label] = Field(default_factory=list, max_length=MAX_ITEMS)
     summary: Narrative = Field(min_length=1)
@@ -320,6 +325,11 @@ class Correction(Strict):
     service_area: Label | None = None
     team: Label | None = None
     provider: Name | None = None
+    provider_id: uuid.UUID | None = Field(
+        default=None,
+        description="The registered provider, which brings its name; null unlinks (the "
+        "name stays). A new free-text provider alone is matched to the register.",
+    )
     primary_subject: Label | None = None
     other_subjects: list[Label] | None = Field(default=None, max_length=MAX_ITEMS)
     matter_arose_on: date | None = None
@@ -370,6 +380,11 @@ class NewCompliment(Strict):
     service_area: Label = Field(min_length=1)
     team: Label | None = None
     provider: Name | None = None
+    provider_id: uuid.UUID | None = Field(
+        default=None,
+        description="The registered provider (GET /api/v1/providers); its name is the "
+        "register's. Without it, a provider named in free text is matched to the register.",
+    )
     summary: Narrative = Field(min_length=1)
 
 
@@ -383,6 +398,7 @@ class ComplimentView(BaseModel):
     service_area: str
     team: str | None
     provider: str | None
+    provider_id: uuid.UUID | None = None
     summary: str
 
 

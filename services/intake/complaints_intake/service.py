@@ -7,6 +7,7 @@ from complaints_intake.handlers import register_handlers
 from complaints_intake.models import Base
 from complaints_intake.providers import models as provider_models  # noqa: F401 (its table)
 from complaints_intake.providers.feed_api import register_feed_api
+from complaints_intake.providers.register_api import register_provider_routes
 from complaints_intake.retention import register_retention
 from complaints_shared.calendar import organisation_calendar
 from complaints_shared.contracts.events import PAYLOADS
@@ -22,7 +23,9 @@ def create(settings: Settings) -> Service:
         *(m for m in PAYLOADS if m.event_type.split(".")[0] in {"case", "compliment", "provider"})
     )
     register_handlers(service)
-    register_api(service, organisation_calendar(settings))
+    calendar = organisation_calendar(settings)
+    register_api(service, calendar)
+    register_provider_routes(service, calendar)
     register_retention(service)
     register_feed_api(service)
     return service

@@ -27,6 +27,7 @@ from complaints_intake.providers.feed_access import (
     own_return,
     speaking_for,
 )
+from complaints_intake.providers.models import Provider
 from complaints_intake.providers.returns import (
     ProviderReturn,
     announce,
@@ -79,7 +80,7 @@ def _referred(case: Case, stored: ProviderReturn) -> ReferredCase:
 
 
 def _complaint(
-    referral: Referral, stored: ProviderReturn, directorate: str, provider_name: str
+    referral: Referral, stored: ProviderReturn, directorate: str, provider: Provider
 ) -> NewComplaint:
     """The referral as a complaint the council logs, or 422 naming what is missing."""
     summary = referral.summary or stored.summary
@@ -92,7 +93,8 @@ def _complaint(
                 "directorate": directorate,
                 "received_on": today_in_england(),
                 "channel": Channel.OTHER,
-                "provider": provider_name,
+                "provider": provider.name,
+                "provider_id": provider.id,
                 "primary_subject": stored.primary_subject,
                 "other_subjects": stored.other_subjects,
                 "summary": summary,
@@ -146,14 +148,13 @@ def add_referral_route(service: Service) -> None:
                     "the provider's contracts are with several directorates (or none): "
                     "give the contract whose directorate should investigate",
                 )
-            complaint = _complaint(referral, stored, directorate, provider.name)
+            complaint = _complaint(referral, stored, directorate, provider)
             try:
                 case = await log_case(
                     service,
                     session,
                     complaint,
                     who.username,
-                    provider_id=provider.id,
                     provider_reference=stored.provider_reference,
                 )
             except InvalidField as invalid:
