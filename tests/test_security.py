@@ -73,6 +73,19 @@ ROUTES: dict[tuple[str, str], set[Role] | None] = {
         for service in ("intake", "deadlines", "letters", "learning")
     },
     ("GET", "/api/v1/compliments"): {CO, SM},
+    ("POST", "/api/v1/providers"): {CO, AD},
+    ("GET", "/api/v1/providers"): {CO, SM, RV, AD},
+    ("GET", "/api/v1/providers/{provider_id}"): {CO, SM, RV, AD},
+    ("PUT", "/api/v1/providers/{provider_id}"): {CO, AD},
+    ("POST", "/api/v1/providers/import"): {CO, AD},
+    ("GET", "/api/v1/providers/unmatched"): {CO, AD},
+    ("POST", "/api/v1/providers/{provider_id}/matches"): {CO},
+    ("POST", "/api/v1/provider-feed/returns"): {PR},
+    ("GET", "/api/v1/provider-feed/returns"): {PR},
+    ("GET", "/api/v1/provider-feed/returns/{reference}"): {PR},
+    ("PATCH", "/api/v1/provider-feed/returns/{reference}"): {PR},
+    ("POST", "/api/v1/provider-feed/returns/{reference}/referral"): {PR},
+    ("POST", "/api/v1/provider-feed/nil-returns"): {PR},
     ("GET", "/api/v1/subjects"): ANYONE,
     ("GET", "/api/v1/deadlines"): CASES,
     ("GET", "/api/v1/deadlines/due"): CASES,
@@ -134,18 +147,34 @@ def _url(path: str) -> str:
         .replace("{letter_id}", str(uuid.uuid4()))
         .replace("{entry_id}", str(uuid.uuid4()))
         .replace("{action_id}", str(uuid.uuid4()))
+        .replace("{provider_id}", str(uuid.uuid4()))
+        .replace("{reference}", "NO-SUCH-RETURN")
         .replace("{day}", "2026-06-01")
     )
 
 
 async def test_each_role_may_use_exactly_its_routes(settings: Settings, issuer: LocalIssuer):
     """A table of every route: a role outside it gets a 403 naming the roles, no token a
-    401; the OpenAPI document declares the same roles, with readable operation ids."""
+    401; the OpenAPI document declares the same roles, with readable operation ids.
+    The provider's token speaks for a registered provider, as a provider's always does."""
+    provider = "only-provider"
     tokens = {
-        role: issuer.token(issuer.add_client(f"only-{role}", role, directorates=("*",)))
+        role: issuer.token(
+            issuer.add_client(
+                f"only-{role}",
+                role,
+                directorates=("*",),
+                provider=provider if role is PR else None,
+            )
+        )
         for role in Role
     }
     async with running(settings, *_services(settings)) as suite:
+        registered = await suite.http.post(
+            "/api/v1/providers",
+            json={"code": provider, "name": "Only Provider Ltd", "service_kind": "other"},
+        )
+        assert registered.status_code == 201, registered.text
         document = suite.host.app.openapi()
         served = {
             (method.upper(), path)
