@@ -498,6 +498,9 @@ async def _year(council: httpx.AsyncClient) -> None:
     assert (acorn["figures"]["places"], acorn["figures"]["complaints_per_100_places"]) == (40, 12.5)
     assert [q["figures"]["complaints"]["total"] for q in body["total"]["quarters"]] == [1, 6, 0, 0]
     assert body["total"]["figures"]["complaints"]["total"] == 7
+    # A quarter that has not ended is due, not missing (Cedar's contract is open-ended).
+    later = _by_code((await report(council, year=2099, quarter=1)).json())
+    assert (later["cedar"]["return_status"], later["cedar"]["missing_return"]) == ("due", False)
 
 
 class _Cells(HTMLParser):
