@@ -120,6 +120,8 @@ ROUTES: dict[tuple[str, str], set[Role] | None] = {
     ("GET", "/api/v1/learning/themes"): {CO, SM, RV},
     ("GET", "/api/v1/reports/summary"): {RV, CO, SM},
     ("GET", "/api/v1/reports/learning"): {RV, CO, SM},
+    ("GET", "/api/v1/reports/providers"): {RV, CO, SM, AD},
+    ("GET", "/api/v1/reports/providers/mine"): {PR},
     **{
         ("GET", f"/api/v1/audit/{service}"): {AD}
         for service in ("intake", "deadlines", "letters", "learning", "reporting")

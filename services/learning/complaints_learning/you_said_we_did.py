@@ -38,6 +38,7 @@ from complaints_shared.contracts.vocabulary import LearningStatus
 from complaints_shared.http_errors import field_error, problem
 from complaints_shared.http_security import TOO_MANY_REQUESTS
 from complaints_shared.service import Service
+from complaints_shared.spreadsheets import formula_safe
 
 EDITORS = (Role.COMPLAINTS_OFFICER, Role.SERVICE_MANAGER)
 PATH = "/api/v1/you-said-we-did"
@@ -346,13 +347,8 @@ def _as_csv(entries: list[Entry]) -> str:
                 entry.directorate,
                 entry.service_area or "",
                 "; ".join(entry.themes),
-                _cell(entry.you_said),
-                _cell(entry.we_did),
+                formula_safe(entry.you_said),
+                formula_safe(entry.we_did),
             ]
         )
     return out.getvalue()
-
-
-def _cell(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -13,10 +13,11 @@ from typing import Annotated
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_reporting.models import ActionFacts, StatementFacts
+from complaints_reporting.snapshots import keep_newest
 from complaints_shared.auth import Principal, Role, requires
 from complaints_shared.calendar import FinancialYear, today_in_england
 from complaints_shared.contracts.envelope import Envelope
@@ -68,7 +69,7 @@ def register(service: Service) -> None:
         envelope: Envelope, changed: LearningActionChanged, session: AsyncSession
     ) -> None:
         action = changed.action
-        await _keep_newest(
+        await keep_newest(
             session,
             ActionFacts(
                 action_id=action.action_id,
@@ -86,7 +87,7 @@ def register(service: Service) -> None:
 
     @service.on(YouSaidWeDid)
     async def statement(envelope: Envelope, entry: YouSaidWeDid, session: AsyncSession) -> None:
-        await _keep_newest(
+        await keep_newest(
             session,
             StatementFacts(
                 entry_id=entry.entry_id,
@@ -147,17 +148,6 @@ def register(service: Service) -> None:
             directorates=figures,
             you_said_we_did=listed,
         )
-
-
-async def _keep_newest(session: AsyncSession, state: ActionFacts | StatementFacts) -> None:
-    """Keep ``state`` unless a newer or equal revision of it is kept already (events about
-    no case come in any order, and may come again)."""
-    key = inspect(type(state)).primary_key_from_instance(state)
-    kept = await session.get(type(state), key, with_for_update=True)
-    if kept is None:
-        session.add(state)
-    elif kept.revision < state.revision:
-        await session.merge(state)
 
 
 def _count(figures: LearningFigures, action: ActionFacts, starts_on: date, as_at: date) -> None:

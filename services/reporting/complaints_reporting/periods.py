@@ -1,0 +1,39 @@
+"""Financial years and their quarters, as councils report by them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from complaints_shared.calendar import FinancialYear, add_months
+
+
+@dataclass(frozen=True)
+class Period:
+    """A financial year (``quarter`` None) or one of its quarters (1 is April to June)."""
+
+    year: int
+    quarter: int | None = None
+
+    @property
+    def starts_on(self) -> date:
+        start = FinancialYear.of(self.year).starts_on
+        return add_months(start, 3 * (self.quarter - 1)) if self.quarter else start
+
+    @property
+    def ends_on(self) -> date:
+        if self.quarter is None:
+            return FinancialYear.of(self.year).ends_on
+        return add_months(self.starts_on, 3) - timedelta(days=1)
+
+    @property
+    def label(self) -> str:
+        year = FinancialYear.of(self.year).label
+        return f"{year} Q{self.quarter}" if self.quarter else year
+
+    def holds(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+    def quarters(self) -> tuple[Period, ...]:
+        """The year's four quarters (a quarter: none)."""
+        return () if self.quarter else tuple(Period(self.year, q) for q in (1, 2, 3, 4))
