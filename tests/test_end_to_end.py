@@ -254,3 +254,74 @@ def test_the_first_run_creates_an_administrator_who_can_sign_in(tmp_path: Path) 
         assert "username admin" not in suite.tail(50)
     finally:
         suite.kill()
+
+
+def test_a_provider_sends_its_first_return_as_the_readme_shows(tmp_path: Path) -> None:
+    """The README's steps for a provider, on `complaints up`: the council registers it
+    and makes its credentials with the command; it signs in by client credentials and
+    sends the README's own CSV; sent again, nothing changes; its figures are its own."""
+    import re
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    returns_csv = re.search(r"cat > returns.csv <<'CSV'\n(.*?)\nCSV\n", readme, re.DOTALL)
+    assert returns_csv, "the README's provider section lost its CSV"
+    suite = SuiteProcess(tmp_path / "data").start()
+    try:
+        with suite.client() as council:
+            registered = council.post(
+                "/api/v1/providers",
+                json={
+                    "code": "brookfield",
+                    "name": "Brookfield Home Care Ltd",
+                    "service_kind": "home_care",
+                    "contracts": [
+                        {
+                            "reference": "ASC-HC-17",
+                            "directorate": "adults",
+                            "starts_on": "2026-04-01",
+                            "places": 240,
+                        }
+                    ],
+                },
+            )
+            assert registered.status_code == 201, registered.text
+        complaints = Path(sys.executable).parent / "complaints"
+        added = subprocess.run(
+            [complaints, "clients", "add", "brookfield-feed", "--role", "provider"]
+            + ["--provider", "brookfield", "--data-dir", str(suite.data_dir)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        secret = added.stdout.rsplit("client secret: ", 1)[1].strip()
+        token = httpx.post(
+            f"{suite.url}/issuer/token",
+            data={"grant_type": "client_credentials"},
+            auth=("brookfield-feed", secret),
+        ).json()["access_token"]
+        with httpx.Client(
+            base_url=suite.url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ) as provider:
+            body = returns_csv.group(1).encode() + b"\n"
+            headers = {"content-type": "text/csv"}
+            sent = provider.post("/api/v1/provider-feed/returns", content=body, headers=headers)
+            assert sent.status_code == 200, sent.text
+            assert (sent.json()["created"], sent.json()["rejected"]) == (2, 0)
+            again = provider.post("/api/v1/provider-feed/returns", content=body, headers=headers)
+            assert again.json()["unchanged"] == 2
+            assert provider.get("/api/v1/complaints").status_code == 403
+            mine = wait_for(
+                lambda: provider.get(
+                    "/api/v1/reports/providers/mine", params={"year": 2026, "quarter": 2}
+                ),
+                lambda body: (
+                    body.get("providers")
+                    and body["providers"][0]["figures"]["complaints"]["total"] == 2
+                ),
+                timeout=30,
+            )
+            assert [line["code"] for line in mine["providers"]] == ["brookfield"]
+    finally:
+        suite.kill()

@@ -103,7 +103,7 @@ async def test_two_providers_send_returns_refer_one_and_are_counted(
         for details in (ALPHA, BETA, GAMMA):
             registered = await suite.http.post("/api/v1/providers", json=details)
             assert registered.status_code == 201, registered.text
-            ids[details["code"]] = registered.json()["provider_id"]
+            ids[details["code"]] = registered.json()["id"]
         alpha = suite.client(await sign_in_provider(issuer, "alpha-care"))
         beta = suite.client(await sign_in_provider(issuer, "beta-house"))
         async with alpha, beta:
