@@ -5,6 +5,9 @@ Runs on the embedded defaults (bundled nats-server, SQLite files) and on Postgre
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -214,12 +217,27 @@ def test_ctrl_c_stops_cleanly_and_data_survives(suite: SuiteProcess) -> None:
         assert [x["kind"] for x in letters].count("acknowledgement") == 1
 
 
+def signed_in_client(suite: SuiteProcess, name: str, *options: str) -> str:
+    """A token for a client made as the README makes one: `complaints clients add`, then
+    client credentials at the embedded issuer."""
+    complaints = Path(sys.executable).parent / "complaints"
+    added = subprocess.run(
+        [complaints, "clients", "add", name, *options, "--data-dir", str(suite.data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    secret = added.stdout.rsplit("client secret: ", 1)[1].strip()
+    return httpx.post(
+        f"{suite.url}/issuer/token",
+        data={"grant_type": "client_credentials"},
+        auth=(name, secret),
+    ).json()["access_token"]
+
+
 def test_the_first_run_creates_an_administrator_who_can_sign_in(tmp_path: Path) -> None:
     """Nothing but the README: the first `up` prints how to sign in; a script's client
     made with `complaints clients add` gets a token from the embedded issuer."""
-    import re
-    import subprocess
-    import sys
 
     suite = SuiteProcess(tmp_path / "data").start()
     try:
@@ -230,20 +248,7 @@ def test_the_first_run_creates_an_administrator_who_can_sign_in(tmp_path: Path) 
             discovery = anonymous.get("/issuer/.well-known/openid-configuration").json()
             assert discovery["issuer"] == f"{suite.url}/issuer"
             assert anonymous.get("/health/ready").status_code == 200
-        complaints = Path(sys.executable).parent / "complaints"
-        added = subprocess.run(
-            [complaints, "clients", "add", "reader", "--role", "report_viewer"]
-            + ["--data-dir", str(suite.data_dir)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        secret = added.stdout.rsplit("client secret: ", 1)[1].strip()
-        token = httpx.post(
-            f"{suite.url}/issuer/token",
-            data={"grant_type": "client_credentials"},
-            auth=("reader", secret),
-        ).json()["access_token"]
+        token = signed_in_client(suite, "reader", "--role", "report_viewer")
         with httpx.Client(
             base_url=suite.url, headers={"Authorization": f"Bearer {token}"}
         ) as reader:
@@ -260,9 +265,6 @@ def test_a_provider_sends_its_first_return_as_the_readme_shows(tmp_path: Path) -
     """The README's steps for a provider, on `complaints up`: the council registers it
     and makes its credentials with the command; it signs in by client credentials and
     sends the README's own CSV; sent again, nothing changes; its figures are its own."""
-    import re
-    import subprocess
-    import sys
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     returns_csv = re.search(r"cat > returns.csv <<'CSV'\n(.*?)\nCSV\n", readme, re.DOTALL)
@@ -287,20 +289,9 @@ def test_a_provider_sends_its_first_return_as_the_readme_shows(tmp_path: Path) -
                 },
             )
             assert registered.status_code == 201, registered.text
-        complaints = Path(sys.executable).parent / "complaints"
-        added = subprocess.run(
-            [complaints, "clients", "add", "brookfield-feed", "--role", "provider"]
-            + ["--provider", "brookfield", "--data-dir", str(suite.data_dir)],
-            capture_output=True,
-            text=True,
-            check=True,
+        token = signed_in_client(
+            suite, "brookfield-feed", "--role", "provider", "--provider", "brookfield"
         )
-        secret = added.stdout.rsplit("client secret: ", 1)[1].strip()
-        token = httpx.post(
-            f"{suite.url}/issuer/token",
-            data={"grant_type": "client_credentials"},
-            auth=("brookfield-feed", secret),
-        ).json()["access_token"]
         with httpx.Client(
             base_url=suite.url, headers={"Authorization": f"Bearer {token}"}, timeout=10
         ) as provider:

@@ -175,7 +175,9 @@ async def test_actions_chased_settled_told_and_counted(settings: Settings) -> No
         async def figures() -> dict | None:
             answer = await suite.http.get("/api/v1/reports/learning", params={"year": 2026})
             adults = answer.json()["directorates"].get("adults", {})
-            return adults if adults.get("complainants_told") == 1 else None
+            # Each action's events reach reporting on their own: wait for all three.
+            complete = adults.get("complainants_told") == 1 and adults.get("identified") == 3
+            return adults if complete else None
 
         assert await eventually(figures) == {
             "identified": 3,

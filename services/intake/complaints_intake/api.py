@@ -50,7 +50,7 @@ from complaints_shared.contracts.events import ComplimentReceived
 from complaints_shared.contracts.vocabulary import DeadlineKind
 from complaints_shared.http_errors import field_error, problem
 from complaints_shared.http_security import TOO_MANY_REQUESTS
-from complaints_shared.procedures import MAX_STAGES, Procedure, procedure
+from complaints_shared.procedures import MAX_STAGES, Procedure
 from complaints_shared.service import Service
 
 log = structlog.get_logger(__name__)
@@ -368,11 +368,8 @@ def _add_action_route(
     async def act(request: Request, who: Actor, case_id: uuid.UUID, command: command_type) -> Case:  # type: ignore[valid-type]
         async with service.db.transaction() as session:
             case = await _case(session, case_id, who, service.case_access, lock=True)
-            context = lifecycle.Context(
-                procedure(case.procedure, procedures),
-                calendar,
-                service.settings.subjects.get(case.directorate, ()),
-                who.username,
+            context = lifecycle.Context.of(
+                case, procedures, service.settings, calendar, who.username
             )
             try:
                 command = await registered(session, command)

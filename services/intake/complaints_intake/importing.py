@@ -39,7 +39,6 @@ from complaints_intake.schemas import NewComplaint
 from complaints_intake.service import create
 from complaints_shared.calendar import organisation_calendar, today_in_england
 from complaints_shared.contracts.events import HistoryImported
-from complaints_shared.procedures import procedure
 from complaints_shared.service import Service
 from complaints_shared.settings import Settings
 
@@ -174,11 +173,7 @@ async def _replay(
                 )
             except lifecycle.InvalidField as invalid:
                 raise _LineError(f"complaint.{invalid.field}", str(invalid)) from None
-            context = lifecycle.Context(
-                procedure(case.procedure, procedures),
-                calendar,
-                service.settings.subjects.get(case.directorate, ()),
-            )
+            context = lifecycle.Context.of(case, procedures, service.settings, calendar)
             for index, step in enumerate(line.steps):
                 action = lifecycle.ACTIONS[step.action]
                 command = action.command.model_validate(

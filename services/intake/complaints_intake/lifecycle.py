@@ -17,7 +17,7 @@ makes it ``paused`` until the clock restarts.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -63,7 +63,8 @@ from complaints_shared.contracts.vocabulary import (
     Relationship,
     TriageDecision,
 )
-from complaints_shared.procedures import Procedure, Step
+from complaints_shared.procedures import Procedure, Step, procedure
+from complaints_shared.settings import Settings
 
 RECEIVED, OPEN, PAUSED, RESPONDED, CLOSED, WITHDRAWN = (
     "received",
@@ -97,6 +98,23 @@ class Context:
     """The case's directorate's subjects (its taxonomy)."""
     actor: str = ""
     """The signed-in username of whoever acts."""
+
+    @classmethod
+    def of(
+        cls,
+        case: Case,
+        procedures: Mapping[str, Procedure],
+        settings: Settings,
+        calendar: WorkingDayCalendar,
+        actor: str = "",
+    ) -> Context:
+        """The context for acting on ``case``: its procedure and its directorate's subjects."""
+        return cls(
+            procedure(case.procedure, procedures),
+            calendar,
+            settings.subjects.get(case.directorate, ()),
+            actor,
+        )
 
 
 def check_subjects(

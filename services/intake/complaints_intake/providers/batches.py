@@ -68,6 +68,24 @@ class BatchReport(BaseModel):
         )
 
 
+def refused(description: str) -> dict[str, Any]:
+    """The OpenAPI answer for a batch refused whole (422): the report when no row was
+    valid, or FastAPI's field errors when the body itself cannot be read."""
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/BatchReport"},
+                        {"$ref": "#/components/schemas/HTTPValidationError"},
+                    ]
+                }
+            }
+        },
+    }
+
+
 def problems_of(error: ValidationError) -> list[RowProblem]:
     """A validation error's problems, without the values that were sent."""
     return [

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from complaints_intake.providers import nil_returns, returns
+from complaints_intake.providers import batches, nil_returns, returns
 from complaints_intake.providers.batches import BatchReport, RowProblem, validate_row
 from complaints_intake.providers.feed_access import (
     NO_RETURN,
@@ -152,19 +152,7 @@ def register_feed_api(service: Service) -> None:
         "any row was valid, else 422 with the same report.",
         responses={
             415: problem("No installed feed format reads the body's Content-Type"),
-            422: {
-                "description": "No valid row (the report), or a body that cannot be read",
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "anyOf": [
-                                {"$ref": "#/components/schemas/BatchReport"},
-                                {"$ref": "#/components/schemas/HTTPValidationError"},
-                            ]
-                        }
-                    }
-                },
-            },
+            422: batches.refused("No valid row (the report), or a body that cannot be read"),
         },
         openapi_extra={"requestBody": _request_body(formats)},
     )

@@ -26,7 +26,6 @@ from complaints_intake.providers.register_schemas import ProviderDetails
 from complaints_intake.recording import record
 from complaints_shared.auth import Principal
 from complaints_shared.calendar import WorkingDayCalendar, today_in_england
-from complaints_shared.procedures import procedure
 from complaints_shared.service import Service
 
 CORRECTION = lifecycle.ACTIONS["correction"]
@@ -79,12 +78,7 @@ async def link(
             provider_id=provider.id,
             provider=provider.name,
         )
-        context = lifecycle.Context(
-            procedure(case.procedure, procedures),
-            calendar,
-            service.settings.subjects.get(case.directorate, ()),
-            who.username,
-        )
+        context = lifecycle.Context.of(case, procedures, service.settings, calendar, who.username)
         try:
             payload = lifecycle.perform(CORRECTION, case, correction, context)
         except (lifecycle.Refused, lifecycle.InvalidField):

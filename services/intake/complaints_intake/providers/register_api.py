@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake.lifecycle import InvalidField
-from complaints_intake.providers import matching, register
+from complaints_intake.providers import batches, matching, register
 from complaints_intake.providers.batches import BatchReport
 from complaints_intake.providers.linking import link
 from complaints_intake.providers.models import Provider
@@ -144,11 +144,10 @@ def register_provider_routes(service: Service, calendar: WorkingDayCalendar) -> 
         response_model=BatchReport,
         tags=TAGS,
         responses={
-            422: {
-                "model": BatchReport,
-                "description": "No row was valid (the report says why of each); a file that "
-                "is not UTF-8 CSV with the register's columns is a field error on body",
-            },
+            422: batches.refused(
+                "No row was valid (the report says why of each); a file that is not UTF-8 "
+                "CSV with the register's columns is a field error on body"
+            ),
             415: problem("The body is not text/csv"),
         },
         openapi_extra={
