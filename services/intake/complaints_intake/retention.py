@@ -9,7 +9,8 @@ copies of them and the equalities record. It then announces ``case.anonymised``,
 which every other service removes what it holds (letters: the letters themselves).
 What the figures need stays: dates, stages, outcomes, reasons from the fixed lists,
 service areas, subjects. Several replicas may run the pass: a case is taken under a
-row lock, and anonymising one twice changes nothing.
+row lock, and anonymising one twice changes nothing. The same pass removes providers'
+returns' summaries past retention (:mod:`complaints_intake.providers.retention`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from complaints_intake.lifecycle import ENDED
 from complaints_intake.models import Case, Equalities, HistoryEntry
+from complaints_intake.providers.retention import forget_summaries
 from complaints_intake.recording import record
 from complaints_shared.auth import Principal, Role, requires
 from complaints_shared.calendar import add_months, today_in_england
@@ -153,6 +155,10 @@ async def run(service: Service) -> int:
     if done:
         service.outbox.wake()
         log.info("cases anonymised past retention", count=done)
+    async with service.db.transaction() as session:
+        summaries = await forget_summaries(session, service.settings, today)
+    if summaries:
+        log.info("provider return summaries removed past retention", count=summaries)
     return done
 
 

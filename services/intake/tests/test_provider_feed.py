@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import update
 
 from complaints_intake.providers.models import Provider
+from complaints_intake.providers.retention import REMOVED
 from complaints_intake.service import create
 from complaints_shared.auth import Role
 from complaints_shared.calendar import today_in_england
@@ -469,3 +470,38 @@ async def test_every_provider_event_ends_in_the_providers_code(
         assert {e.provider for e in everything} == {MEADOW}
         assert {e.subject.rsplit(".", 1)[-1] for e in everything} == {MEADOW}
         await meadow.aclose()
+
+
+OLD_AND_NEW = [
+    {  # answered in 2019: three years for adults' returns have long passed
+        "provider_reference": "OLD-1",
+        "received_on": "2019-05-01",
+        "responded_on": "2019-05-20",
+        "outcome": "not_upheld",
+        "summary": "Carer did not arrive.",
+    },
+    {  # received last month: kept
+        "provider_reference": "NEW-1",
+        "received_on": "2026-10-01",
+        "summary": "Medication given late.",
+    },
+]
+
+
+async def test_summaries_past_retention_are_removed_and_the_figures_kept(
+    settings: Settings, issuer: LocalIssuer
+) -> None:
+    settings = settings.model_copy(update={"retention_years": {"adults.provider_return": 3}})
+    service = create(settings)
+    async with running(settings, service) as suite:
+        await providers(service)
+        async with feed(suite, issuer, SUNRISE) as sunrise:
+            sent = await sunrise.post(RETURNS, json=OLD_AND_NEW)
+            assert sent.json()["created"] == 2, sent.text
+            run = await suite.http.post("/api/v1/retention/run")
+            assert run.status_code == 200, run.text
+            old = (await sunrise.get(f"{RETURNS}/OLD-1")).json()
+            new = (await sunrise.get(f"{RETURNS}/NEW-1")).json()
+    assert old["summary"] == REMOVED
+    assert (old["outcome"], old["received_on"]) == ("not_upheld", "2019-05-01")
+    assert new["summary"] == "Medication given late."
