@@ -206,6 +206,13 @@ class FinancialYear(NamedTuple):
     def before(self) -> FinancialYear:
         return FinancialYear.of(self.starts_on.year - 1)
 
+    def quarter(self, number: int) -> tuple[date, date]:
+        """The first and last days of quarter ``number`` (1 is April to June)."""
+        if not 1 <= number <= 4:
+            raise ValueError(f"a financial year has quarters 1 to 4, not {number}")
+        first = add_months(self.starts_on, 3 * (number - 1))
+        return first, add_months(first, 3) - timedelta(days=1)
+
 
 def parse_bank_holidays(data: object, division: str = "england-and-wales") -> dict[date, str]:
     """Holidays from a decoded GOV.UK ``bank-holidays.json`` document, for one division.

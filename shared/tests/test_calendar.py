@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from complaints_shared import calendar as calendar_module
-from complaints_shared.calendar import WorkingDayCalendar, today_in_england
+from complaints_shared.calendar import FinancialYear, WorkingDayCalendar, today_in_england
 
 
 @pytest.fixture(scope="module")
@@ -382,3 +382,12 @@ def test_announced_holidays_outside_the_range_are_refused():
     }
     with pytest.raises(calendar_module.OutsideCalendar, match="1970-01-01"):
         calendar_module.parse_bank_holidays(govuk("2026-04-20", "1970-01-01"))
+
+
+def test_a_financial_years_quarters_run_april_to_march() -> None:
+    year = FinancialYear.of(2026)
+    assert year.quarter(1) == (date(2026, 4, 1), date(2026, 6, 30))
+    assert year.quarter(3) == (date(2026, 10, 1), date(2026, 12, 31))
+    assert year.quarter(4) == (date(2027, 1, 1), date(2027, 3, 31))
+    with pytest.raises(ValueError, match="not 5"):
+        year.quarter(5)

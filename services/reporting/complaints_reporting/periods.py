@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from complaints_shared.calendar import FinancialYear, add_months
+from complaints_shared.calendar import FinancialYear
 
 
 @dataclass(frozen=True)
@@ -16,15 +16,18 @@ class Period:
     quarter: int | None = None
 
     @property
+    def days(self) -> tuple[date, date]:
+        """Its first and last days."""
+        year = FinancialYear.of(self.year)
+        return year.quarter(self.quarter) if self.quarter else (year.starts_on, year.ends_on)
+
+    @property
     def starts_on(self) -> date:
-        start = FinancialYear.of(self.year).starts_on
-        return add_months(start, 3 * (self.quarter - 1)) if self.quarter else start
+        return self.days[0]
 
     @property
     def ends_on(self) -> date:
-        if self.quarter is None:
-            return FinancialYear.of(self.year).ends_on
-        return add_months(self.starts_on, 3) - timedelta(days=1)
+        return self.days[1]
 
     @property
     def label(self) -> str:

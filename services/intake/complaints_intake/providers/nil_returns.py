@@ -10,7 +10,7 @@ fact, and contract monitoring counts a quarter with returns as not nil.
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -39,12 +39,7 @@ class Quarter(BaseModel):
     @property
     def days(self) -> tuple[date, date]:
         """Its first and last days."""
-        starts = FinancialYear.of(self.year).starts_on
-        month = starts.month + 3 * (self.quarter - 1)
-        first = date(starts.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
-        month += 3
-        following = date(starts.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
-        return first, following - timedelta(days=1)
+        return FinancialYear.of(self.year).quarter(self.quarter)
 
 
 class NotBegun(ValueError):
