@@ -92,31 +92,42 @@ class CsvFormat:
     description = "a header row of field names, then one return a row; lists separated by ;"
 
     def parse(self, body: bytes) -> list[ParsedRow]:
-        try:
-            text = body.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise Unreadable(f"the body is not UTF-8 text (byte {error.start})") from None
-        if "\x00" in text:
-            raise Unreadable("the body holds a NUL character")
-        try:
-            records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
-        except csv.Error as error:
-            raise Unreadable(f"the body is not CSV: {error}") from None
-        if not records or not any(cell.strip() for cell in records[0]):
-            raise Unreadable("the CSV has no header row naming the fields")
-        header = [name.strip() for name in records[0]]
-        _check_header(header)
-        rows = []
-        for number, cells in enumerate(records[1:], start=1):
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) > len(header):
-                problem = f"the row has {len(cells)} cells; the header names {len(header)}"
-                rows.append(ParsedRow(number, problems=[RowProblem(field="", reason=problem)]))
-                continue
-            fields = {name: cell for name, cell in zip(header, cells) if cell.strip()}
-            rows.append(ParsedRow(number, fields))
-        return rows
+        return read_csv(body)[1]
+
+
+def read_csv(body: bytes) -> tuple[list[str], list[ParsedRow]]:
+    """A CSV's header (names stripped) and its rows, as :class:`CsvFormat` describes
+    them; the register's import reads its spreadsheet the same way."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise Unreadable(f"the body is not UTF-8 text (byte {error.start})") from None
+    if "\x00" in text:
+        raise Unreadable("the body holds a NUL character")
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as error:
+        raise Unreadable(f"the body is not CSV: {error}") from None
+    if not records or not any(cell.strip() for cell in records[0]):
+        raise Unreadable("the CSV has no header row naming the fields")
+    header = [name.strip() for name in records[0]]
+    _check_header(header)
+    rows = []
+    for number, cells in enumerate(records[1:], start=1):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) > len(header):
+            problem = f"the row has {len(cells)} cells; the header names {len(header)}"
+            rows.append(ParsedRow(number, problems=[RowProblem(field="", reason=problem)]))
+            continue
+        fields = {name: cell for name, cell in zip(header, cells) if cell.strip()}
+        rows.append(ParsedRow(number, fields))
+    return header, rows
+
+
+def split_list(cell: str) -> list[str]:
+    """A list written in one cell: its parts between ``;``, blanks left out."""
+    return [part.strip() for part in cell.split(";") if part.strip()]
 
 
 def _check_header(header: list[str]) -> None:

@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from complaints_intake.lifecycle import InvalidField
 from complaints_intake.providers import batches, matching, register
 from complaints_intake.providers.batches import BatchReport
+from complaints_intake.providers.feed_formats import Unreadable
 from complaints_intake.providers.linking import link
 from complaints_intake.providers.models import Provider
-from complaints_intake.providers.register_import import COLUMNS, Unreadable, import_register
+from complaints_intake.providers.register_import import COLUMNS, import_register
 from complaints_intake.providers.register_schemas import (
     Matched,
     MatchRequest,

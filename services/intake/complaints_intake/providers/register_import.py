@@ -11,8 +11,6 @@ again finds every provider unchanged and publishes nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +27,7 @@ from complaints_intake.providers.batches import (
     problems_of,
     rejected,
 )
+from complaints_intake.providers.feed_formats import Unreadable, read_csv, split_list
 from complaints_intake.providers.register_schemas import ProviderDetails
 from complaints_shared.contracts.events import ProviderContact, ProviderContract
 from complaints_shared.service import Service
@@ -80,10 +79,6 @@ LISTS = frozenset({"cqc_location_ids", "aliases"})
 REQUIRED = ("code", "name", "service_kind")
 
 
-class Unreadable(ValueError):
-    """The file cannot be read as the register's CSV (not UTF-8, a missing column)."""
-
-
 @dataclass
 class _Row:
     number: int
@@ -102,42 +97,29 @@ class _Provider:
 
 
 def read_rows(body: bytes) -> list[_Row]:
-    """The file's data rows, numbered from 1, blank cells left out; :class:`Unreadable`
-    if it is not UTF-8 CSV with the register's columns."""
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise Unreadable(f"not UTF-8 text: byte {error.start + 1} is invalid") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in reader.fieldnames or ()]
+    """The file's data rows, read as the feed reads a CSV (:func:`read_csv`), values
+    stripped; :class:`Unreadable` if it is not that or lacks the register's columns."""
+    header, parsed = read_csv(body)
     missing = [name for name in REQUIRED if name not in header]
     unknown = [name for name in header if name not in COLUMNS]
     if missing or unknown:
         parts = [f"missing column(s) {', '.join(missing)}"] if missing else []
         parts += [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
         raise Unreadable(f"the header row has {'; '.join(parts)}; the columns are documented")
-    reader.fieldnames = header
-    rows = []
-    for number, raw in enumerate(reader, start=1):
-        row = _Row(number, {k: v.strip() for k, v in raw.items() if k and v and v.strip()})
-        if None in raw:
-            row.problems.append(RowProblem(field="", reason="has more cells than the header"))
-        rows.append(row)
-    if not rows:
+    if not parsed:
         raise Unreadable("has no rows after the header")
-    return rows
+    return [
+        _Row(row.number, {name: value.strip() for name, value in row.fields.items()}, row.problems)
+        for row in parsed
+    ]
 
 
 def _cells(row: _Row, columns: dict[str, str]) -> dict[str, Any]:
     return {
-        name: _items(row.cells[column]) if column in LISTS else row.cells[column]
+        name: split_list(row.cells[column]) if column in LISTS else row.cells[column]
         for column, name in columns.items()
         if column in row.cells
     }
-
-
-def _items(cell: str) -> list[str]:
-    return [item.strip() for item in cell.split(";") if item.strip()]
 
 
 def _problems(error: ValidationError, columns: dict[str, str]) -> list[RowProblem]:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from complaints_intake.lifecycle import InvalidField, check_subjects
 from complaints_intake.models import Base
 from complaints_intake.providers.batches import RowProblem, RowStatus
+from complaints_intake.providers.feed_formats import split_list
 from complaints_intake.providers.models import Provider
 from complaints_intake.schemas import Received
 from complaints_shared.calendar import today_in_england
@@ -92,9 +93,7 @@ class NilReturn(Base):
 
 def _split_text_list(value: Any) -> Any:
     """A list given as text (a CSV cell) is its parts between ``;``."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(";") if part.strip()]
-    return value
+    return split_list(value) if isinstance(value, str) else value
 
 
 TextList = Annotated[list[Label], BeforeValidator(_split_text_list), Field(max_length=MAX_ITEMS)]
