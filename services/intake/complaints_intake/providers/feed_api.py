@@ -292,13 +292,7 @@ def register_feed_api(service: Service) -> None:
         except IntegrityError:  # declared by a request at the same moment
             created = False
             async with service.db.read() as session:
-                declared = await session.scalar(
-                    select(returns.NilReturn).where(
-                        returns.NilReturn.provider_id == provider.id,
-                        returns.NilReturn.year == quarter.year,
-                        returns.NilReturn.quarter == quarter.quarter,
-                    )
-                )
+                declared = await nil_returns.declared(session, provider.id, quarter)
         service.outbox.wake()
         view = NilReturnView(
             year=declared.year,

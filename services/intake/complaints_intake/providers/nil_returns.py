@@ -50,6 +50,19 @@ class Contradicted(ValueError):
     """The quarter already has complaint returns."""
 
 
+async def declared(
+    session: AsyncSession, provider_id: uuid.UUID, quarter: Quarter
+) -> NilReturn | None:
+    """The provider's nil return for ``quarter``, if it declared one."""
+    return await session.scalar(
+        select(NilReturn).where(
+            NilReturn.provider_id == provider_id,
+            NilReturn.year == quarter.year,
+            NilReturn.quarter == quarter.quarter,
+        )
+    )
+
+
 async def declare(
     service: Service, session: AsyncSession, provider: Provider, quarter: Quarter
 ) -> tuple[bool, NilReturn]:
@@ -58,13 +71,7 @@ async def declare(
     first, last = quarter.days
     if first > today_in_england():
         raise NotBegun(f"quarter {quarter.quarter} of {quarter.year} has not begun")
-    existing = await session.scalar(
-        select(NilReturn).where(
-            NilReturn.provider_id == provider.id,
-            NilReturn.year == quarter.year,
-            NilReturn.quarter == quarter.quarter,
-        )
-    )
+    existing = await declared(session, provider.id, quarter)
     if existing is not None:
         return False, existing
     complaints = await session.scalar(
@@ -81,21 +88,21 @@ async def declare(
             f"quarter {quarter.quarter} of {quarter.year} already has complaint returns "
             f"(e.g. {complaints!r}): it cannot be nil"
         )
-    declared = NilReturn(
+    declaration = NilReturn(
         id=uuid.uuid4(),
         provider_id=provider.id,
         year=quarter.year,
         quarter=quarter.quarter,
         declared_on=today_in_england(),
     )
-    session.add(declared)
+    session.add(declaration)
     await session.flush()
     payload = ProviderNilReturn(
         provider_id=provider.id,
         provider=provider.code,
         year=quarter.year,
         quarter=quarter.quarter,
-        declared_on=declared.declared_on,
+        declared_on=declaration.declared_on,
     )
     await service.publish(
         session,
@@ -105,4 +112,4 @@ async def declare(
             directorate=directorate_of(provider, None) or EVERY_DIRECTORATE,
         ),
     )
-    return True, declared
+    return True, declaration
