@@ -18,11 +18,15 @@ def private_dir(path: Path) -> Path:
     """Create ``path`` (and any missing parents) readable by its owner only, if missing.
 
     A folder that already exists is left as its owner set it: it may be one they share
-    on purpose.
+    on purpose. Safe to call from several threads at once: only the one that made the
+    folder sets its mode.
     """
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.mkdir(mode=0o700)
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            return path  # made meanwhile by another writer, which sets its mode
         os.chmod(path, 0o700)  # mkdir's mode is narrowed by the umask, never widened
     return path
 

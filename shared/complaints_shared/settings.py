@@ -295,6 +295,12 @@ class Settings(BaseSettings):
         description="The Notify email template letters are sent with: its subject is "
         "((subject)), its body ((body)), and it links the PDF as ((letter)).",
     )
+    notify_email_pdf: bool = Field(
+        default=True,
+        description="Link each emailed letter as a PDF (((letter)) in the email template). "
+        "Off: the email carries the letter's words alone and no PDF is rendered (a PDF costs "
+        "about a tenth of a second of CPU per letter); take ((letter)) out of the template.",
+    )
 
     learning_reminder_days: int = Field(
         default=5,

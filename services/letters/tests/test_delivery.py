@@ -9,6 +9,8 @@ approval are tested with them), and the worker is woken as approval will wake it
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import itertools
 import stat
 import uuid
@@ -194,9 +196,25 @@ async def test_the_local_channel_writes_the_letter_and_delivers_it_at_once(
         assert done.issued_on is not None
 
         outbox = settings.data_dir / "outbox"
-        pdf = outbox / f"ASC-2026-00001-acknowledgement-{letter_id}.pdf"
+        eml = outbox / f"ASC-2026-00001-acknowledgement-{letter_id}.eml"
+        message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        assert message["To"] == "ann@example.org"
+        assert message["Subject"] == "Demo Council: your complaint ASC-2026-00001"
+        assert "We have received your complaint." in message.get_content()
+        assert stat.S_IMODE(eml.stat().st_mode) == 0o600
+        assert list(outbox.glob("*.pdf")) == []  # an email is its words: no PDF rendered
+
+        posted = await approved(
+            service,
+            delivery,
+            kind="response",
+            address="1 High Street\nDemo Town",
+            preferred="letter",
+        )
+        await eventually(lambda: status_is(service, posted, Status.DELIVERED))
+        pdf = outbox / f"ASC-2026-00001-response-{posted}.pdf"
         assert pdf.read_bytes().startswith(b"%PDF-")
-        assert "We have received your complaint." in pdf.with_suffix(".txt").read_text()
+        assert pdf.with_suffix(".txt").read_text().strip()
         for path in (pdf, pdf.with_suffix(".txt")):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -248,6 +266,18 @@ async def test_notify_sends_email_with_the_pdf_and_post_as_a_precompiled_letter(
             assert delivered.payload["channel"] == "notify"
         assert await events(suite, settings, "issued", emailed) == []  # not an acknowledgement
         assert notify.posts == 2
+
+
+async def test_notify_can_send_an_email_with_no_pdf(settings: Settings, notify: FakeNotify) -> None:
+    settings = by_notify(settings, notify, notify_email_pdf=False)
+    service, delivery = letters(settings)
+    async with running(settings, service):
+        emailed = await approved(service, delivery, kind="holding")
+        await eventually(lambda: status_is(service, emailed, Status.SENT))
+        [sent] = notify.with_reference(str(emailed))
+        assert sent.type == "email" and sent.pdf is None
+        assert set(sent.personalisation) == {"subject", "body"}
+        assert "We have received your complaint." in sent.personalisation["body"]
 
 
 async def test_a_failing_delivery_is_tried_again_then_failed_for_the_team(

@@ -192,4 +192,4 @@ async def test_once_approved_it_is_sent_and_announced_as_a_learning_update(
         ]
         assert sent[0].case_id == received.case_id
         outbox = settings.data_dir / "outbox"
-        assert (outbox / f"ASC-2026-00014-learning_update-{draft['id']}.pdf").exists()
+        assert (outbox / f"ASC-2026-00014-learning_update-{draft['id']}.eml").exists()

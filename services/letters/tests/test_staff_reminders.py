@@ -3,10 +3,13 @@ digest sent once the day is over; through the local channel and GOV.UK Notify (f
 
 from __future__ import annotations
 
+import email
+import email.policy
 import html
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +32,12 @@ pytestmark = pytest.mark.usefixtures("pdf_rendering")
 def notify() -> Iterator[FakeNotify]:
     with FakeNotify() as fake:
         yield fake
+
+
+def emailed_words(path: Path) -> str:
+    """The words of an email the local channel wrote, white space folded."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    return " ".join(message.get_body().get_content().split())
 
 
 def quick(settings: Settings, **changes: Any) -> Settings:
@@ -89,9 +98,9 @@ async def test_a_chase_is_one_email_however_often_it_comes(settings: Settings) -
         ] == [(letter["id"], None)]
         assert sent[0].payload["kind"] == "learning_reminder"
 
-        files = sorted((settings.data_dir / "outbox").glob("*.txt"))
-        assert [f.name for f in files] == [f"learning-learning_reminder-{letter['id']}.txt"]
-        text = " ".join(files[0].read_text().split())
+        files = sorted((settings.data_dir / "outbox").glob("*.eml"))
+        assert [f.name for f in files] == [f"learning-learning_reminder-{letter['id']}.eml"]
+        text = emailed_words(files[0])
         assert "Tell families at once when a carer's visit is moved" in text
         assert "Lead: Sam Lead (Home care)" in text
         assert "Due: Thursday 10 December 2026" in text and "3 working days left" in text
@@ -213,8 +222,8 @@ async def test_a_days_chases_go_in_one_digest_once_the_day_is_over(settings: Set
         sent = [e.payload["letter_id"] for e in await sent_events(suite, settings)]
         assert sorted(sent) == sorted(k for k, x in digests.items() if x["status"] == "delivered")
 
-        files = sorted((settings.data_dir / "outbox").glob("learning-learning_digest-*.txt"))
-        texts = [" ".join(f.read_text().split()) for f in files]
+        files = sorted((settings.data_dir / "outbox").glob("learning-learning_digest-*.eml"))
+        texts = [emailed_words(f) for f in files]
         assert len(texts) == 2
         [gathered] = [t for t in texts if "Audit missed visits every month" in t]
         assert "Tell families at once when a carer's visit is moved" in gathered

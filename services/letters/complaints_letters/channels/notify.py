@@ -98,11 +98,15 @@ class NotifyChannel:
         base_url: str,
         email_template_id: str | None,
         timeout: float,
+        email_pdf: bool = True,
     ) -> None:
+        """``email_pdf``: link each email's letter as a PDF (``((letter))``), or send
+        the words alone (no PDF rendered: much cheaper at volume)."""
         self._key = api_key
         self.base_url = base_url
         self.email_template_id = email_template_id
         self.timeout = timeout
+        self.email_pdf = email_pdf
 
     def _client(self) -> NotificationsAPIClient:
         return NotificationsAPIClient(self._key, base_url=self.base_url, timeout=self.timeout)
@@ -127,21 +131,14 @@ class NotifyChannel:
             raise Refused(_message(error), permanent=code == 400) from None
 
     async def send(self, outgoing: Outgoing) -> Receipt:
-        pdf = await outgoing.pdf_bytes()
         if outgoing.route == "email":
             if not self.email_template_id:
                 raise Refused("COMPLAINTS_NOTIFY_EMAIL_TEMPLATE_ID is not set", permanent=False)
             if not outgoing.email:
                 raise Refused("no email address to send to", permanent=True)
-            try:
-                upload = prepare_upload(
-                    io.BytesIO(pdf), filename=f"{outgoing.case_reference}-{outgoing.kind}.pdf"
-                )
-            except ValueError:
-                raise Refused(
-                    "the letter's PDF is larger than GOV.UK Notify's 2 MB limit", permanent=True
-                ) from None
-            personalisation = {"subject": outgoing.subject, "body": outgoing.text, "letter": upload}
+            personalisation = {"subject": outgoing.subject, "body": outgoing.text}
+            if self.email_pdf:
+                personalisation["letter"] = await self._upload(outgoing)
             answer = await self._call(
                 lambda client: client.send_email_notification(
                     email_address=outgoing.email,
@@ -151,6 +148,7 @@ class NotifyChannel:
                 )
             )
         else:
+            pdf = await outgoing.pdf_bytes()
             answer = await self._call(
                 lambda client: client.send_precompiled_letter_notification(
                     reference=outgoing.reference, pdf_file=io.BytesIO(pdf), postage=POSTAGE
@@ -159,6 +157,18 @@ class NotifyChannel:
         if not isinstance(answer, dict) or "id" not in answer:
             raise OutcomeUnknown("GOV.UK Notify accepted the request but gave no notification id")
         return Receipt(provider_id=str(answer["id"]))
+
+    async def _upload(self, outgoing: Outgoing) -> dict[str, Any]:
+        """The letter's PDF as Notify takes a file sent by email."""
+        pdf = await outgoing.pdf_bytes()
+        try:
+            return prepare_upload(
+                io.BytesIO(pdf), filename=f"{outgoing.case_reference}-{outgoing.kind}.pdf"
+            )
+        except ValueError:
+            raise Refused(
+                "the letter's PDF is larger than GOV.UK Notify's 2 MB limit", permanent=True
+            ) from None
 
     async def find(self, reference: str, besides: Collection[str] = ()) -> Receipt | None:
         answer = await self._call(lambda client: client.get_all_notifications(reference=reference))
@@ -183,4 +193,5 @@ def create(settings: Settings) -> NotifyChannel:
         settings.notify_base_url,
         settings.notify_email_template_id,
         settings.letters_send_timeout,
+        settings.notify_email_pdf,
     )
