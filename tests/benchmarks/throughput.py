@@ -101,6 +101,7 @@ from sqlalchemy import make_url
 
 from complaints_shared.calendar import today_in_england
 from complaints_shared.runtime.natsserver import NatsServer, free_port
+from complaints_shared.testing.issuer import AUDIENCE, LocalIssuer
 from complaints_shared.testing.suite import EXAMPLE_COMPLAINT
 
 SERVICES = ("intake", "deadlines", "letters", "learning", "reporting")
@@ -125,6 +126,15 @@ def say(text: str) -> None:
 
 def rate(count: float, seconds: float | None) -> float | None:
     return count / seconds if seconds else None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """CPU (user and system, all threads) a live process has used; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except (OSError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def fmt_rate(value: float | None, unit: str = "/s") -> str:
@@ -866,6 +876,8 @@ class PhaseResult:
     logs: LogFindings = field(default_factory=LogFindings)
     note: str = ""
     stalled: bool = False
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+    """CPU per complaint by process (the suite's, nats-server's, this benchmark's clients)."""
 
 
 @dataclass
@@ -913,6 +925,7 @@ class Suite:
         self.api = ""
         self.nats: NatsServer | None = None
         self.database: tuple[str, str] | None = None  # admin url, name
+        self.issuer: LocalIssuer | None = None  # the separate processes' (up embeds its own)
         self.database_url = ""
         self.data_dir = work / "data"
         self.bus = Bus()
@@ -929,10 +942,13 @@ class Suite:
             self.ready_urls = [f"http://127.0.0.1:{port}"]
         else:
             self.database_url = await self._create_database()
+            self.issuer = LocalIssuer(self.work / "issuer").start()
             for service in SERVICES:
                 port = free_port()
                 env = child_env(
                     nats_url=self.nats.url,
+                    oidc_issuer=self.issuer.url,
+                    oidc_audience=AUDIENCE,
                     database_url=self.database_url,
                     http_port=str(port),
                     data_dir=str(self.data_dir),
@@ -992,6 +1008,15 @@ class Suite:
                 await asyncio.sleep(0.1)
         say(f"  ready in {time.monotonic() - started:.1f} s ({len(self.children)} process(es))")
 
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by each process of the suite, the bus and this script."""
+        used = {
+            child.name: cpu_seconds(child.process and child.process.pid) for child in self.children
+        }
+        used["nats-server"] = cpu_seconds(self.nats and self.nats.process and self.nats.process.pid)
+        used["clients"] = time.process_time()
+        return used
+
     def check_alive(self) -> None:
         for child in self.children:
             if child.exited is not None:
@@ -1003,6 +1028,8 @@ class Suite:
             child.stop()
         if self.nats is not None:
             Servers.stop(self.nats)
+        if self.issuer is not None:
+            self.issuer.stop()
         with contextlib.suppress(Exception):
             await self._drop_database()
 
@@ -1024,6 +1051,7 @@ async def burst_phase(
     say(f"  -- {name}: {count:,} complaints received {received_on}, {CLIENTS} clients")
     result = PhaseResult(name, count)
     mark, before = suite.logs.mark(), await suite.bus.snapshot()
+    cpu_before = suite.cpu()
     deadline = time.monotonic() + limit
     burst = await post_burst(client, lambda: complaints.next(received_on), count, limit)
     result.accepted, result.post_errors = len(burst.case_ids), burst.errors
@@ -1064,6 +1092,11 @@ async def burst_phase(
     result.bus_messages = drain.last.messages - before.messages
     result.dead_letters = drain.last.dead_letters - before.dead_letters
     result.logs = suite.logs.scan(mark)
+    result.cpu_ms = {
+        name: 1000 * (used - cpu_before.get(name, 0.0)) / max(1, result.accepted)
+        for name, used in suite.cpu().items()
+    }
+    cpu = ", ".join(f"{name} {ms:.1f}" for name, ms in result.cpu_ms.items())
     say(
         f"     accepted {fmt_rate(result.accepted_rate)}, end to end "
         f"{fmt_rate(result.end_to_end_rate)}, drained after "
@@ -1071,6 +1104,7 @@ async def burst_phase(
         f" ({result.bus_messages:,} bus messages, {result.bus_messages / max(1, count):.1f} per "
         f"complaint); dead letters {result.dead_letters}, POST errors "
         f"{sum(result.post_errors.values())}, warning/error log lines {result.logs.total}"
+        + f"\n     CPU ms per complaint (until drained): {cpu}"
         + (f"\n     {result.note}" if result.note else "")
     )
     return result
