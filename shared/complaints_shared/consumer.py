@@ -245,7 +245,6 @@ class StreamConsumer:
             return
         for delivery in deliveries:
             await delivery.message.ack()
-        self.outbox.wake()
         await self.park_held(js)
 
     def read(self, message: Msg) -> Delivery:
@@ -287,7 +286,6 @@ class StreamConsumer:
             await message.nak(delay=delay)
             return
         await message.ack()
-        self.outbox.wake()
         await self.park_held(js)
 
     async def apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
@@ -369,7 +367,6 @@ class StreamConsumer:
                 last = await self.apply_held(session, case_id, cursors[case_id])
                 if last != cursors[case_id]:
                     await self.inbox.save_cursors(session, self.name, {case_id: last})
-            self.outbox.wake()
             await self.park_held(js)
 
     # -- dead letters -------------------------------------------------------------

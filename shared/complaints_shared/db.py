@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from complaints_shared.private_files import private_file
+from complaints_shared.sqlite_inline import inline_connect
 
 
 class Database:
@@ -56,11 +57,16 @@ class Database:
             _immediate_sqlite_transactions(engine)
         else:
             private_file(Path(self.url.database))
-            # One writer; waiting for it is an asyncio wait, not SQLite's busy loop.
+            # One writer; waiting for it is an asyncio wait, not SQLite's busy loop. Its
+            # statements run in the loop's thread (complaints_shared.sqlite_inline).
             engine = _engine(
-                self.url, pool_size=1, max_overflow=0, pool_timeout=60, connect_args={"timeout": 60}
+                self.url,
+                pool_size=1,
+                max_overflow=0,
+                pool_timeout=60,
+                async_creator=inline_connect(self.url.database, timeout=60),
             )
-            _sqlite_connection_settings(engine)
+            _sqlite_connection_settings(engine, busy_timeout_ms=0)
             _immediate_sqlite_transactions(engine)
             reader = _engine(self.url, pool_size=4, max_overflow=0, connect_args={"timeout": 60})
             _sqlite_connection_settings(reader)
@@ -149,15 +155,16 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value
 
 
-def _sqlite_connection_settings(engine: AsyncEngine) -> None:
-    """WAL, ``synchronous=NORMAL`` and a busy timeout on every connection of ``engine``."""
+def _sqlite_connection_settings(engine: AsyncEngine, busy_timeout_ms: int = 60000) -> None:
+    """WAL, ``synchronous=NORMAL`` and a busy timeout on every connection of ``engine``
+    (none for a writer that waits for the lock in asyncio instead)."""
 
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
 

@@ -48,6 +48,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     delete,
+    event,
     func,
     insert,
     or_,
@@ -157,6 +158,9 @@ class Outbox:
         envelopes = session.info.pop(STAGED, None)
         if not envelopes:
             return
+        # The relay is woken once these rows are committed, and only then: a transaction
+        # that staged nothing costs the relay nothing (an empty claim is a write).
+        event.listen(session.sync_session, "after_commit", self._after_commit, once=True)
         numbered = await self._number(session, envelopes)
         staged_at = datetime.now(UTC)
         await session.execute(
@@ -199,7 +203,7 @@ class Outbox:
             next_number[key] += 1
         return numbered
 
-    def wake(self) -> None:
+    def _after_commit(self, _session: Any) -> None:
         """Tell the relay there is something new, so it need not wait for its next poll."""
         self._wake.set()
 

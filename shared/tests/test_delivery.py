@@ -153,7 +153,6 @@ async def test_services_recover_when_nats_restarts(
         # While the bus is down the outbox keeps what the service decides to announce.
         async with service.db.transaction() as session:
             await service.publish(session, complaint(settings, "staged during the outage"))
-        service.outbox.wake()
         own_nats_server.start()
 
         await eventually(

@@ -52,7 +52,6 @@ async def test_an_event_the_bus_will_not_take_is_parked_and_the_rest_flow(
             service.outbox.stage(session, oversized)
         async with service.db.transaction() as session:
             await service.publish(session, case_received(settings, summary="after it"))
-        service.outbox.wake()
 
         assert await eventually(lambda: summaries(service, received)) == ["after it"]
         readiness = await eventually(lambda: _not_ready(suite.http))
@@ -67,7 +66,6 @@ async def test_an_event_the_bus_will_not_take_is_parked_and_the_rest_flow(
 
         async with service.db.transaction() as session:  # the relay carries on
             await service.publish(session, case_received(settings, summary="later still"))
-        service.outbox.wake()
         await eventually(lambda: _when_has(summaries(service, received), "later still"))
         assert await suite.held() == 0
 
@@ -147,7 +145,6 @@ async def test_rows_published_long_ago_are_pruned_and_the_rest_kept(settings: Se
         for summary in ("old", "recent"):
             async with service.db.transaction() as session:
                 await service.publish(session, case_received(settings, summary=summary))
-            service.outbox.wake()
         await eventually(lambda: _all_received(service, received, 2))
         table = service.outbox.table
         async with service.db.transaction() as session:

@@ -223,7 +223,6 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
             moved = await change_day(
                 scheduler, session, day, "added", closure.reason, "closure", who.username
             )
-        service.outbox.wake()
         return {"day": day, "added": moved is not None, "deadlines_moved": moved or 0}
 
     @router.delete(
@@ -239,7 +238,6 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
             )
         if moved is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"{day} is not a closure day")
-        service.outbox.wake()
         return {"day": day, "removed": True, "deadlines_moved": moved}
 
     @router.post("/api/v1/calendar/announced", tags=["calendar"])
@@ -264,5 +262,4 @@ def register_api(service: Service, scheduler: Scheduler) -> None:
                 if result is not None:
                     added.append(day)
                     moved += result
-        service.outbox.wake()
         return {"added": added, "deadlines_moved": moved}

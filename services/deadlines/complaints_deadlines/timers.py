@@ -101,7 +101,5 @@ async def run_timers(service: Service, calendars: CalendarStore, poll_seconds: f
         except Exception:
             log.exception("firing timers failed; will retry")
             fired = 0
-        if fired:
-            service.outbox.wake()
         if fired < BATCH:
             await asyncio.sleep(poll_seconds)

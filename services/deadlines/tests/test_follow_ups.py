@@ -87,7 +87,6 @@ async def fire(service: Service, now: datetime) -> None:
     """One round of the engine's timer firing, as the service's loop runs it, at ``now``."""
     async with service.db.transaction() as session:
         await fire_due(service, CalendarStore(), session, now)
-    service.outbox.wake()
 
 
 async def follow_ups(suite: Running, settings: Settings, expected: int) -> list[Envelope]:

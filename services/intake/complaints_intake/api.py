@@ -168,7 +168,6 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
             if earlier is None:
                 raise
             return earlier
-        service.outbox.wake()
         return case
 
     @router.get("/api/v1/complaints", response_model=list[ComplaintView], tags=["complaints"])
@@ -332,7 +331,6 @@ def register_api(service: Service, calendar: WorkingDayCalendar) -> None:
                     directorate=row.directorate,
                 ),
             )
-        service.outbox.wake()
         return row
 
     @router.get("/api/v1/compliments", response_model=list[ComplimentView], tags=["compliments"])
@@ -382,7 +380,6 @@ def _add_action_route(
             await service.audit.record(
                 session, request, who, Access.CHANGE, act.__name__, [case_id]
             )
-        service.outbox.wake()
         return case
 
     act.__name__ = action.name.replace("-", "_")

@@ -153,7 +153,6 @@ async def run(service: Service) -> int:
             await _anonymise_one(service, session, case, until)
             done += 1
     if done:
-        service.outbox.wake()
         log.info("cases anonymised past retention", count=done)
     async with service.db.transaction() as session:
         summaries = await forget_summaries(session, service.settings, today)

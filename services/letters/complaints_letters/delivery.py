@@ -264,7 +264,6 @@ class Delivery:
                 log.exception("letter delivery pass failed; will retry")
                 busy = False
             if busy:
-                self.service.outbox.wake()
                 continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_seconds):

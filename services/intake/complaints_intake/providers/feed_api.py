@@ -177,7 +177,6 @@ def register_feed_api(service: Service) -> None:
                 raise _unprocessable([RowProblem(field="", reason=str(unreadable))]) from None
             report = await record_rows(service, session, provider, rows)
             await audit.record(session, request, who, Access.CHANGE, "submit_provider_returns")
-        service.outbox.wake()
         if report.rejected == report.received:
             return JSONResponse(
                 report.model_dump(mode="json"),
@@ -260,7 +259,6 @@ def register_feed_api(service: Service) -> None:
                 raise _unprocessable(values)
             _, stored = await returns.record(service, session, provider, reference, values)
             await audit.record(session, request, who, Access.CHANGE, "change_provider_return")
-        service.outbox.wake()
         return stored
 
     @router.post(
@@ -293,7 +291,6 @@ def register_feed_api(service: Service) -> None:
             created = False
             async with service.db.read() as session:
                 declared = await nil_returns.declared(session, provider.id, quarter)
-        service.outbox.wake()
         view = NilReturnView(
             year=declared.year,
             quarter=declared.quarter,

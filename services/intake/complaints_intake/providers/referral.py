@@ -166,5 +166,4 @@ def add_referral_route(service: Service) -> None:
             await service.audit.record(
                 session, request, who, Access.CHANGE, "refer_provider_return", [case.id]
             )
-        service.outbox.wake()
         return _referred(case, stored)

@@ -94,7 +94,6 @@ def register_provider_routes(service: Service, calendar: WorkingDayCalendar) -> 
             raise HTTPException(
                 status.HTTP_409_CONFLICT, str(register.DuplicateCode(details.code))
             ) from None
-        service.outbox.wake()
         return shown
 
     @router.get("/api/v1/providers", response_model=list[ProviderView], tags=TAGS)
@@ -174,7 +173,6 @@ def register_provider_routes(service: Service, calendar: WorkingDayCalendar) -> 
                     [{"loc": ["body"], "msg": str(unreadable), "type": "value_error"}],
                 ) from None
             await audit.record(session, request, who, Access.CHANGE, "import_providers")
-        service.outbox.wake()
         if report.rejected == report.received:
             return JSONResponse(
                 report.model_dump(mode="json"), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
@@ -212,7 +210,6 @@ def register_provider_routes(service: Service, calendar: WorkingDayCalendar) -> 
                 raise field_error(invalid.field, str(invalid)) from None
             await audit.record(session, request, who, Access.CHANGE, "replace_provider")
             shown = view(provider, who)
-        service.outbox.wake()
         return shown
 
     @router.post(
@@ -240,7 +237,6 @@ def register_provider_routes(service: Service, calendar: WorkingDayCalendar) -> 
                 "match_provider",
                 [case.id for case in linked.cases] or [None],
             )
-        service.outbox.wake()
         return Matched(
             cases=len(linked.cases),
             compliments=linked.compliments,
