@@ -705,6 +705,7 @@ def case_histories(count: int, tag: str, seed: int = 7) -> tuple[list[str], dict
         learning = {
             "description": "Rota checks for missed visits",
             "owner": "Home Care Manager",
+            "owner_email": "home.care.manager@example.org",  # chased by email when it falls due
             "due_on": on(90),
         }
         steps: list[dict[str, Any]]
