@@ -59,6 +59,7 @@ class Service:
         self._background: list[Callable[[], Awaitable[None]]] = []
         self._idle_checks: list[Callable[[], Awaitable[bool]]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
         self._js: JetStreamContext | None = None
         self._ping: Callable[[], Awaitable[bool]] | None = None
         self._max_payload: Callable[[], int] | None = None
@@ -191,13 +192,20 @@ class Service:
         js: JetStreamContext,
         ping: Callable[[], Awaitable[bool]],
         max_payload: Callable[[], int],
+        *,
+        work: bool = True,
     ) -> None:
-        """Start consuming, relaying this service's outbox, and its background tasks.
+        """Start consuming, relaying this service's outbox, and its background tasks;
+        with ``work`` false, none of them: its HTTP routes only, while another process
+        does its work (``complaints up``'s front, ``runtime/workers.py``).
 
         ``ping`` says whether the bus connection is up (for readiness); ``max_payload``
         the most bytes the server takes in one message, as it last said.
         """
         self._js, self._ping, self._max_payload = js, ping, max_payload
+        self._started = True
+        if not work:
+            return
 
         async def publish(events: Sequence[Outgoing]) -> list[Published]:
             return await publish_batch(js, events, max_payload())
@@ -247,10 +255,10 @@ class Service:
         checks = {
             "database": await self.db.ping(),
             "bus": self._ping is not None and await self._ping(),
-            "background_tasks": bool(self._tasks) and not any(t.done() for t in self._tasks),
+            "background_tasks": self._started and not any(t.done() for t in self._tasks),
         }
         report: dict[str, Any] = {"ready": all(checks.values()), **checks}
-        if self._tasks and checks["database"]:  # started, so the tables exist
+        if self._started and checks["database"]:  # so the tables exist
             async with self.db.read() as session:
                 report["events_held"] = await self.inbox.waiting(session)
                 report["outbox_parked"] = await self.outbox.parked(session)

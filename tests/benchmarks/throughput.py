@@ -10,7 +10,7 @@ A benchmark that prints figures (not a timed test). In one run it measures:
    doing real work can consume faster on this machine.
 2. **The suite**, on each backend:
 
-   - *SQLite*: everything embedded in one process (``complaints up``);
+   - *SQLite*: everything embedded (``complaints up``: a front process and its worker);
    - *PostgreSQL*: a throwaway database on ``COMPLAINTS_TEST_POSTGRES_URL`` (default
      ``postgresql://127.0.0.1:5432/postgres``), one ``complaints run <service>``
      process per service;
@@ -129,12 +129,15 @@ def rate(count: float, seconds: float | None) -> float | None:
 
 
 def cpu_seconds(pid: int | None) -> float:
-    """CPU (user and system, all threads) a live process has used; 0 if it is gone."""
+    """CPU (user and system, all threads) a live process and its live children have used
+    (``complaints up``'s worker); 0 if it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except (OSError, TypeError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 def fmt_rate(value: float | None, unit: str = "/s") -> str:
@@ -1218,7 +1221,7 @@ async def import_phase(
 
 
 async def run_backend(backend: str, work: Path, args: argparse.Namespace) -> BackendResult:
-    layout = "`complaints up`, one process" if backend == "sqlite" else "`complaints run` x 5"
+    layout = "`complaints up`, front and worker" if backend == "sqlite" else "`complaints run` x 5"
     say(f"\n== Suite on {'SQLite' if backend == 'sqlite' else 'PostgreSQL'} ({layout}) ==")
     result = BackendResult(backend)
     suite = Suite(backend, work, args)

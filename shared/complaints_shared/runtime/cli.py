@@ -40,6 +40,7 @@ from complaints_shared.runtime.nats_permissions import (
 )
 from complaints_shared.runtime.natsserver import NatsServer
 from complaints_shared.runtime.specs import export_api_documents
+from complaints_shared.runtime.workers import FRONT, Workers, worker_credentials
 from complaints_shared.service import Service
 from complaints_shared.settings import NatsCredentials, Settings
 from complaints_shared.subject_access import add_command as add_subject_access
@@ -80,7 +81,8 @@ def _embedded_issuer(settings: Settings) -> tuple[Settings, ASGIApp, str | None]
 
 
 def up(args: argparse.Namespace) -> int:
-    """Everything on this machine: bundled nats-server, SQLite files, all services, one port."""
+    """Everything on this machine: bundled nats-server, SQLite files, all services, one port
+    (their consumers, but intake's, in a worker process)."""
     settings = Settings()
     updates: dict[str, object] = {}
     if args.data_dir:
@@ -104,7 +106,9 @@ def up(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"nats_url": nats.url})
         nats.start()
     try:
-        host = Host(settings, services, credentials, mounts)
+        working = [service.name for service in services if service.name not in FRONT]
+        workers = Workers(settings, working, credentials) if working else None
+        host = Host(settings, services, credentials, mounts, workers)
         users = f", its users' passwords in {nats.store_dir / PASSWORDS_FILE}" if nats else ""
         print(
             f"Complaints suite on http://{settings.http_host}:{settings.http_port} "
@@ -153,6 +157,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     host = Host(settings, _services(settings, [args.service]))
     uvloop.run(host.serve(settings.http_host, settings.http_port))
+    return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Services' consumers and background tasks, no HTTP: what ``complaints up`` starts."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    os.umask(OWNER_ONLY_UMASK)  # its SQLite files hold complaints
+    host = Host(settings, _services(settings, args.services), worker_credentials())
+    uvloop.run(host.work())
     return 0
 
 
@@ -206,6 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run = subcommands.add_parser("run", help=run.__doc__)
     p_run.add_argument("service", help="intake, deadlines, letters, learning or reporting")
     p_run.set_defaults(func=run)
+
+    p_worker = subcommands.add_parser("worker", help=worker.__doc__)
+    p_worker.add_argument("services", nargs="+", help="deadlines, letters, learning, reporting")
+    p_worker.set_defaults(func=worker)
 
     p_plugins = subcommands.add_parser("plugins", help=plugins.__doc__)
     p_plugins.add_argument("--json", action="store_true")

@@ -1,7 +1,8 @@
 """One process hosting one or more services: one HTTP app, one lifecycle.
 
 ``complaints run <service>`` hosts one; ``complaints up`` hosts all of them on one
-port. HTTP comes up first and reports not-ready until every service has its
+port, with most of their consumers in a worker process (``runtime/workers.py``), which
+is a host with no HTTP (``complaints worker``). HTTP comes up first and reports not-ready until every service has its
 database and the bus; the bus connection retries forever, so a service started
 before NATS or its database simply becomes ready when they are.
 
@@ -27,6 +28,12 @@ from complaints_shared.auth.tokens import TokenVerifier
 from complaints_shared.bus import ensure_streams, make_broker
 from complaints_shared.http_errors import BODY_TOO_LARGE, install_error_handlers
 from complaints_shared.http_security import SecureFastAPI, install_http_security
+from complaints_shared.runtime.workers import (
+    STOP_SECONDS,
+    Workers,
+    exit_unless_stopped_within,
+    until_stopped,
+)
 from complaints_shared.service import Service
 from complaints_shared.settings import NatsCredentials, Settings
 
@@ -42,13 +49,16 @@ class Host:
         services: list[Service],
         credentials: Mapping[str, NatsCredentials] | None = None,
         mounts: Mapping[str, ASGIApp] | None = None,
+        workers: Workers | None = None,
     ) -> None:
         """``credentials`` names each service's NATS user (``complaints up``); without it
         every service connects as the settings say (``COMPLAINTS_NATS_USER``, or no user).
         ``mounts`` are other applications served beside the services (the embedded
-        issuer at ``/issuer``)."""
+        issuer at ``/issuer``). ``workers`` is a process that does the work of some of
+        the services (``complaints up``): here they only serve their HTTP routes."""
         self.settings = settings
         self.services = services
+        self.workers = workers
         self.brokers = {
             service.name: make_broker(
                 settings,
@@ -91,7 +101,14 @@ class Host:
         """Each service's dependencies; 503 until all of them are there."""
         report = {service.name: await service.readiness() for service in self.services}
         ready = self.started.is_set() and all(r["ready"] for r in report.values())
-        return JSONResponse({"ready": ready, "services": report}, status_code=200 if ready else 503)
+        answer: dict[str, object] = {"ready": ready, "services": report}
+        if self.workers is not None:
+            answer["worker"] = {
+                "alive": self.workers.alive,
+                "services": sorted(self.workers.services),
+            }
+            answer["ready"] = ready = ready and self.workers.alive
+        return JSONResponse(answer, status_code=200 if ready else 503)
 
     async def _start(self) -> None:
         for service in self.services:
@@ -113,7 +130,12 @@ class Host:
             lambda: ensure_streams(stream, service.streams, service.name, self.settings),
         )
         await broker.start()
-        service.start(stream, lambda: broker.ping(timeout=0.2), lambda: connection.max_payload)
+        service.start(
+            stream,
+            lambda: broker.ping(timeout=0.2),
+            lambda: connection.max_payload,
+            work=self.workers is None or service.name not in self.workers.services,
+        )
 
     def start(self) -> None:
         """Begin starting in the background; :attr:`started` is set once everything runs."""
@@ -127,16 +149,32 @@ class Host:
                 await self._starting
         for service in self.services:
             await service.stop()
-        for broker in self.brokers.values():
-            await broker.stop()
+        for name, broker in self.brokers.items():
+            try:
+                await broker.stop()
+            except Exception:  # the bus went first (a worker whose front was killed)
+                log.warning("bus connection not closed cleanly", service=name, exc_info=True)
+        if self.workers is not None:
+            await self.workers.stop()
         log.info("services stopped")
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        if self.workers is not None:
+            self.workers.start()
         self.start()
         try:
             yield
         finally:
+            await self.stop()
+
+    async def work(self) -> None:
+        """Run the services with no HTTP until stopped: ``complaints up``'s worker."""
+        self.start()
+        try:
+            await until_stopped()
+        finally:
+            exit_unless_stopped_within(STOP_SECONDS)
             await self.stop()
 
     async def serve(self, host: str, port: int) -> None:
