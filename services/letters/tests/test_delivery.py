@@ -184,6 +184,17 @@ async def events(suite: Running, settings: Settings, fact: str, letter_id: uuid.
     return [e for e in found if e.payload["letter_id"] == str(letter_id)]
 
 
+async def approved_by_post(service: Service, delivery: Delivery) -> uuid.UUID:
+    """An approved response to a complainant who prefers letters and gave an address."""
+    return await approved(
+        service,
+        delivery,
+        kind="response",
+        address="1 High Street\nDemo Town\nDT1 1AA",
+        preferred="letter",
+    )
+
+
 async def test_the_local_channel_writes_the_letter_and_delivers_it_at_once(
     settings: Settings,
 ) -> None:
@@ -204,13 +215,7 @@ async def test_the_local_channel_writes_the_letter_and_delivers_it_at_once(
         assert stat.S_IMODE(eml.stat().st_mode) == 0o600
         assert list(outbox.glob("*.pdf")) == []  # an email is its words: no PDF rendered
 
-        posted = await approved(
-            service,
-            delivery,
-            kind="response",
-            address="1 High Street\nDemo Town",
-            preferred="letter",
-        )
+        posted = await approved_by_post(service, delivery)
         await eventually(lambda: status_is(service, posted, Status.DELIVERED))
         pdf = outbox / f"ASC-2026-00001-response-{posted}.pdf"
         assert pdf.read_bytes().startswith(b"%PDF-")
@@ -237,13 +242,7 @@ async def test_notify_sends_email_with_the_pdf_and_post_as_a_precompiled_letter(
     service, delivery = letters(settings)
     async with running(settings, service) as suite:
         emailed = await approved(service, delivery, kind="holding")
-        posted = await approved(
-            service,
-            delivery,
-            kind="response",
-            address="1 High Street\nDemo Town\nDT1 1AA",
-            preferred="letter",
-        )
+        posted = await approved_by_post(service, delivery)
         await eventually(lambda: status_is(service, emailed, Status.SENT))
         await eventually(lambda: status_is(service, posted, Status.SENT))
 
