@@ -157,4 +157,8 @@ def test_failures_log_no_personal_data(suite: tuple[SuiteProcess, Refusals]) -> 
         ]
         assert any(path.name == "intake.db-wal" for path in made)
         for path in made:
-            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+            try:
+                mode = path.stat().st_mode
+            except FileNotFoundError:  # a temporary file nats-server renamed meanwhile
+                continue
+            assert stat.S_IMODE(mode) & 0o077 == 0, path
