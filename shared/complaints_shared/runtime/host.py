@@ -2,8 +2,8 @@
 
 ``complaints run <service>`` hosts one; ``complaints up`` hosts all of them on one
 port, with most of their consumers in a worker process (``runtime/workers.py``), which
-is a host with no HTTP (``complaints worker``). HTTP comes up first and reports not-ready until every service has its
-database and the bus; the bus connection retries forever, so a service started
+is a host with no HTTP (``complaints worker``). HTTP comes up first and reports
+not-ready until every service has its database and the bus; the bus connection retries forever, so a service started
 before NATS or its database simply becomes ready when they are.
 
 Each service has a bus connection of its own, as its own NATS user where the server

@@ -50,7 +50,7 @@ STOP_SECONDS = 15.0
 RESTART_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
 """The waits before starting the worker again after its 1st, 2nd... exit in a row."""
 HEALTHY_SECONDS = 60.0
-"""A worker that ran this long before exiting is started again at once."""
+"""A worker that ran this long before exiting counts as a first exit (the shortest wait)."""
 
 
 class Workers:
